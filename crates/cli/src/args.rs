@@ -1,0 +1,93 @@
+//! Command-line flags for every subcommand.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Turn threat-intel indicators into Microsoft Sentinel hunts, and run them offline.
+///
+/// iochunt reads indicator feeds (ThreatFox, STIX 2.1, MISP, Markdown IOC tables, plain
+/// text), writes KQL hunts and Sentinel analytics rules for them, and runs those same hunts
+/// over exported logs with its own KQL engine.
+#[derive(Parser, Debug)]
+#[command(
+    name = "iochunt",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub verbosity: Verbosity,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Args, Debug, Clone, Copy)]
+pub struct Verbosity {
+    /// Say more on stderr (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Say less on stderr: only errors
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Read indicator feeds, refang and validate them, and print the merged set
+    Iocs(IocsArgs),
+}
+
+/// How feeds are read and which indicators are kept; shared by the commands that take feeds.
+#[derive(Args, Debug, Clone)]
+pub struct FeedArgs {
+    /// Force a feed format instead of detecting it from the content
+    #[arg(long, value_name = "FORMAT", value_parser = feed_format_names())]
+    pub feed_format: Option<String>,
+    /// Make any rejected entry an error (exit 2)
+    #[arg(long)]
+    pub strict: bool,
+    /// Keep only indicators of this family (name, ThreatFox id or alias)
+    #[arg(long, value_name = "NAME")]
+    pub malware: Option<String>,
+    /// Keep only indicators of these kinds (domain, url, ipv4, ipv6, ip:port, md5, sha1, sha256)
+    #[arg(long, value_name = "KIND", value_delimiter = ',')]
+    pub kind: Vec<String>,
+    /// Keep only indicators with at least this confidence (0-100)
+    #[arg(long, value_name = "N")]
+    pub min_confidence: Option<u8>,
+    /// Keep only indicators seen on or after this date (YYYY-MM-DD or a full timestamp)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// Remove indicators flagged as likely false positives (private IPs, benign domains, ...)
+    #[arg(long)]
+    pub drop_flagged: bool,
+}
+
+fn feed_format_names() -> Vec<&'static str> {
+    ioc::FeedFormat::ALL.iter().map(|f| f.name()).collect()
+}
+
+#[derive(Args, Debug)]
+pub struct IocsArgs {
+    /// Feed files (ThreatFox JSON/CSV/API, STIX 2.1, MISP, Markdown IOC table, plain text)
+    #[arg(required = true, value_name = "FEED")]
+    pub feeds: Vec<PathBuf>,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = IocFormat::Table)]
+    pub format: IocFormat,
+    /// Defang URLs and IP addresses in the output (table, csv, md)
+    #[arg(long)]
+    pub defang: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IocFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
+    Md,
+}

@@ -1,0 +1,13 @@
+//! One module per subcommand; `run` dispatches to them.
+
+mod iocs;
+
+use crate::args::{Cli, Command};
+use std::process::ExitCode;
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let v = cli.verbosity;
+    match cli.command {
+        Command::Iocs(a) => iocs::run(a, v),
+    }
+}

@@ -1,0 +1,82 @@
+//! Loading feeds for any command: read each file, report every rejected entry on stderr,
+//! merge into one set, apply the selection flags, and say what happened in a summary line.
+
+use crate::args::{FeedArgs, Verbosity};
+use anyhow::{bail, Context};
+use ioc::{FeedFormat, IndicatorSet, Kind, Timestamp};
+use std::path::PathBuf;
+
+/// A loaded, merged and filtered set, with what a report or hunt comment needs to know.
+pub struct Loaded {
+    pub set: IndicatorSet,
+}
+
+pub fn load(paths: &[PathBuf], args: &FeedArgs, v: Verbosity) -> anyhow::Result<Loaded> {
+    let forced = args.feed_format.as_deref().and_then(FeedFormat::from_name);
+    let kinds = args
+        .kind
+        .iter()
+        .map(|k| Kind::from_name(k).with_context(|| format!("unknown indicator kind {k:?}")))
+        .collect::<anyhow::Result<Vec<Kind>>>()?;
+    let since = match &args.since {
+        Some(s) => {
+            Some(Timestamp::parse(s).with_context(|| format!("invalid --since date {s:?}"))?)
+        }
+        None => None,
+    };
+    let mut set = IndicatorSet::new();
+    let (mut accepted, mut rejected) = (0usize, 0usize);
+    for path in paths {
+        let read = ioc::read_feed(path, forced)?;
+        if v.verbose > 0 {
+            eprintln!("iochunt: {}: read as {}", path.display(), read.format);
+        }
+        for r in &read.rejections {
+            if !v.quiet {
+                eprintln!("iochunt: {r}");
+            }
+        }
+        accepted += read.indicators.len();
+        rejected += read.rejections.len();
+        set.extend(read.indicators);
+    }
+    if args.strict && rejected > 0 {
+        bail!("{rejected} entries rejected (--strict)");
+    }
+    let merged = set.len();
+    let mut dropped = 0;
+    if args.drop_flagged {
+        dropped = set.retain(|i| !i.is_flagged());
+    }
+    set.retain(|i| {
+        args.malware
+            .as_deref()
+            .is_none_or(|m| i.malware.iter().any(|f| f.matches(m)))
+            && (kinds.is_empty() || kinds.contains(&i.kind))
+            && args
+                .min_confidence
+                .is_none_or(|c| i.confidence.unwrap_or(0) >= c)
+            && since.is_none_or(|s| i.last_seen.or(i.first_seen).is_some_and(|t| t >= s))
+    });
+    if !v.quiet {
+        let flagged = set.iter().filter(|i| i.is_flagged()).count();
+        let feeds = if paths.len() == 1 { "feed" } else { "feeds" };
+        let mut line = format!(
+            "iochunt: {} entries from {} {feeds}: {accepted} accepted, {rejected} rejected; \
+             {merged} indicators after merging",
+            accepted + rejected,
+            paths.len(),
+        );
+        if dropped > 0 {
+            line.push_str(&format!(", {dropped} flagged dropped"));
+        }
+        if set.len() + dropped != merged {
+            line.push_str(&format!(", {} selected", set.len()));
+        }
+        if flagged > 0 {
+            line.push_str(&format!(", {flagged} flagged"));
+        }
+        eprintln!("{line}");
+    }
+    Ok(Loaded { set })
+}

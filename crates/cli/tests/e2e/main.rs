@@ -1,0 +1,45 @@
+//! End-to-end tests: every test runs the `iochunt` binary as a user would. One test binary
+//! for the whole suite keeps the build small.
+
+mod intake;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs iochunt with `args`; returns (exit code, stdout, stderr).
+pub fn iochunt(args: &[&str]) -> (i32, String, String) {
+    let out: Output = Command::new(env!("CARGO_BIN_EXE_iochunt"))
+        .args(args)
+        .output()
+        .expect("the iochunt binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+/// A file under `../shared` (laid beside the project's checkout).
+pub fn shared(rel: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel)
+        .display()
+        .to_string()
+}
+
+/// A fresh, empty directory for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("iochunt-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}

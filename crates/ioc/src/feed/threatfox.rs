@@ -1,0 +1,277 @@
+//! ThreatFox (abuse.ch) in its three shapes: the JSON export (`{"<id>": [record]}`), the API
+//! response (`{"query_status", "data": [...]}`) and the CSV export (quoted fields separated by
+//! `", "`, the header commented out, nulls written as `None`).
+
+use super::{str_field, tags_field, Entry, FeedError, FeedFormat, FeedRead, LineLocator};
+use crate::Malware;
+use serde_json::Value;
+
+fn malware(printable: Option<String>, id: Option<String>, alias: Option<String>) -> Vec<Malware> {
+    let name = printable.or_else(|| id.clone()).unwrap_or_default();
+    if name.is_empty() {
+        return Vec::new();
+    }
+    vec![Malware {
+        name,
+        id,
+        alias: alias.filter(|a| !a.is_empty()),
+    }]
+}
+
+/// The JSON export: an object of id -> list of records.
+pub(crate) fn read_export(
+    json: &Value,
+    path: &str,
+    locate: &mut LineLocator,
+) -> Result<FeedRead, FeedError> {
+    let mut out = FeedRead::new(FeedFormat::ThreatFoxExport);
+    let records: Vec<&Value> = match json {
+        Value::Object(o) => o
+            .values()
+            .flat_map(|v| v.as_array().into_iter().flatten())
+            .collect(),
+        Value::Array(a) => a.iter().collect(),
+        _ => Vec::new(),
+    };
+    for r in records {
+        let raw = str_field(r, "ioc_value").unwrap_or_default();
+        let line = locate.line_of(&raw);
+        out.push(
+            path,
+            Entry {
+                line,
+                declared: str_field(r, "ioc_type"),
+                threat_type: str_field(r, "threat_type"),
+                malware: malware(
+                    str_field(r, "malware_printable"),
+                    str_field(r, "malware"),
+                    str_field(r, "malware_alias"),
+                ),
+                confidence: str_field(r, "confidence_level"),
+                first_seen: str_field(r, "first_seen_utc"),
+                last_seen: str_field(r, "last_seen_utc"),
+                reference: str_field(r, "reference"),
+                tags: tags_field(r, "tags"),
+                reporter: str_field(r, "reporter"),
+                raw,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The API response of `POST /api/v1/`.
+pub(crate) fn read_api(
+    json: &Value,
+    path: &str,
+    locate: &mut LineLocator,
+) -> Result<FeedRead, FeedError> {
+    let mut out = FeedRead::new(FeedFormat::ThreatFoxApi);
+    let data = match json {
+        Value::Array(a) => a.as_slice(),
+        _ => {
+            let status = json
+                .get("query_status")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            match json.get("data") {
+                Some(Value::Array(a)) => a.as_slice(),
+                _ if status == "ok" || status == "no_result" => &[],
+                _ => {
+                    let why = format!("ThreatFox API answered query_status {status:?}");
+                    return Err(FeedError::NotAFeed {
+                        path: path.into(),
+                        why,
+                    });
+                }
+            }
+        }
+    };
+    for r in data {
+        let raw = str_field(r, "ioc").unwrap_or_default();
+        let line = locate.line_of(&raw);
+        out.push(
+            path,
+            Entry {
+                line,
+                declared: str_field(r, "ioc_type"),
+                threat_type: str_field(r, "threat_type"),
+                malware: malware(
+                    str_field(r, "malware_printable"),
+                    str_field(r, "malware"),
+                    str_field(r, "malware_alias"),
+                ),
+                confidence: str_field(r, "confidence_level"),
+                first_seen: str_field(r, "first_seen"),
+                last_seen: str_field(r, "last_seen"),
+                reference: str_field(r, "reference"),
+                tags: tags_field(r, "tags"),
+                reporter: str_field(r, "reporter"),
+                raw,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The columns of the CSV export, in the order of the current dumps.
+const CSV_COLUMNS: [&str; 15] = [
+    "first_seen_utc",
+    "ioc_id",
+    "ioc_value",
+    "ioc_type",
+    "threat_type",
+    "fk_malware",
+    "malware_alias",
+    "malware_printable",
+    "last_seen_utc",
+    "confidence_level",
+    "is_compromised",
+    "reference",
+    "tags",
+    "anonymous",
+    "reporter",
+];
+
+/// The CSV export. The header is read from its `#` comment when present; otherwise the
+/// layout is taken from the field count (15 columns, or 14 without `is_compromised`).
+pub(crate) fn read_csv(text: &str, path: &str) -> FeedRead {
+    let mut out = FeedRead::new(FeedFormat::ThreatFoxCsv);
+    let mut header: Option<Vec<String>> = None;
+    for (n, line) in text.lines().enumerate() {
+        let lineno = n + 1;
+        let t = line.trim();
+        if let Some(comment) = t.strip_prefix('#') {
+            let c = comment.trim();
+            if c.contains("\"ioc_value\"") {
+                header = split_quoted(c);
+            }
+            continue;
+        }
+        if t.is_empty() {
+            continue;
+        }
+        let Some(fields) = split_quoted(t) else {
+            out.reject(path, lineno, t, "malformed CSV row (unbalanced quotes)");
+            continue;
+        };
+        let cols: Vec<String> = match &header {
+            Some(h) => h.clone(),
+            None if fields.len() == 14 => CSV_COLUMNS
+                .iter()
+                .filter(|c| **c != "is_compromised")
+                .map(|c| c.to_string())
+                .collect(),
+            None => CSV_COLUMNS.iter().map(|c| c.to_string()).collect(),
+        };
+        if fields.len() != cols.len() {
+            let why = format!("expected {} fields, found {}", cols.len(), fields.len());
+            out.reject(path, lineno, t, why);
+            continue;
+        }
+        let get = |name: &str| -> Option<String> {
+            let i = cols.iter().position(|c| c == name)?;
+            let v = fields[i].as_str();
+            (v != "None" && !v.is_empty()).then(|| v.to_string())
+        };
+        out.push(
+            path,
+            Entry {
+                raw: get("ioc_value").unwrap_or_default(),
+                line: lineno,
+                declared: get("ioc_type"),
+                threat_type: get("threat_type"),
+                malware: malware(
+                    get("malware_printable"),
+                    get("fk_malware"),
+                    get("malware_alias"),
+                ),
+                confidence: get("confidence_level"),
+                first_seen: get("first_seen_utc"),
+                last_seen: get("last_seen_utc"),
+                reference: get("reference"),
+                tags: get("tags")
+                    .map(|t| t.split(',').map(str::to_string).collect())
+                    .unwrap_or_default(),
+                reporter: get("reporter"),
+            },
+        );
+    }
+    out
+}
+
+/// Splits a row of double-quoted fields separated by commas and optional spaces
+/// (`"a", "b","c"`); a doubled quote inside a field is one quote. `None` when the row is
+/// not of that shape.
+pub(crate) fn split_quoted(row: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut chars = row.trim().chars().peekable();
+    loop {
+        if chars.next()? != '"' {
+            return None;
+        }
+        let mut field = String::new();
+        loop {
+            match chars.next()? {
+                '"' if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    field.push('"');
+                }
+                '"' => break,
+                c => field.push(c),
+            }
+        }
+        fields.push(field);
+        while chars.peek() == Some(&' ') {
+            chars.next();
+        }
+        match chars.next() {
+            None => return Some(fields),
+            Some(',') => {
+                while chars.peek() == Some(&' ') {
+                    chars.next();
+                }
+            }
+            Some(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_threatfox_csv_rows() {
+        assert_eq!(
+            split_quoted(r#""a", "b, c","d""e""#).unwrap(),
+            vec!["a", "b, c", "d\"e"]
+        );
+        assert_eq!(split_quoted(r#""a" x"#), None);
+        assert_eq!(split_quoted(r#""unterminated"#), None);
+    }
+
+    #[test]
+    fn reads_csv_with_commented_header_and_nones() {
+        let text = r#"################
+# ThreatFox IOCs: CSV export
+# "first_seen_utc","ioc_id","ioc_value","ioc_type","threat_type","fk_malware","malware_alias","malware_printable","last_seen_utc","confidence_level","is_compromised","reference","tags","anonymous","reporter"
+"2026-06-19 10:00:00", "1", "91.92.34.228:80", "ip:port", "payload_delivery", "win.netsupportmanager_rat", "None", "NetSupportManager RAT", "", "100", "0", "None", "NetSupport,RAT", "0", "someone"
+"2026-06-19 10:00:00", "2", "bad_value", "domain", "botnet_cc", "None", "None", "None", "", "50", "0", "None", "None", "0", "x"
+"#;
+        let r = read_csv(text, "t.csv");
+        assert_eq!(r.indicators.len(), 1);
+        let i = &r.indicators[0];
+        assert_eq!(i.value, "91.92.34.228:80");
+        assert_eq!(i.malware_names(), vec!["NetSupportManager RAT"]);
+        assert_eq!(
+            i.malware[0].id.as_deref(),
+            Some("win.netsupportmanager_rat")
+        );
+        assert_eq!(i.tags, vec!["NetSupport", "RAT"]);
+        assert_eq!(i.last_seen, None);
+        assert_eq!(i.sources[0].line, 4);
+        assert_eq!(r.rejections.len(), 1);
+        assert_eq!(r.rejections[0].origin.line, 5);
+    }
+}

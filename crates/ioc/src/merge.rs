@@ -1,0 +1,218 @@
+//! Merging: the same indicator from several feeds, or listed twice, becomes one entry.
+
+use crate::{Indicator, Kind};
+use std::collections::HashMap;
+
+/// Indicators keyed by kind and normalised value, in order of first appearance.
+#[derive(Debug, Default, Clone)]
+pub struct IndicatorSet {
+    items: Vec<Indicator>,
+    index: HashMap<(Kind, String), usize>,
+}
+
+impl IndicatorSet {
+    pub fn new() -> IndicatorSet {
+        IndicatorSet::default()
+    }
+
+    /// Adds an indicator, merging it into an entry with the same kind and value: the highest
+    /// confidence, the earliest first seen, the latest last seen, and every tag, source,
+    /// family and flag of both. Fields only one side has are kept.
+    pub fn add(&mut self, ind: Indicator) {
+        let key = (ind.kind, ind.value.clone());
+        let Some(&at) = self.index.get(&key) else {
+            self.index.insert(key, self.items.len());
+            self.items.push(ind);
+            return;
+        };
+        let into = &mut self.items[at];
+        into.confidence = into.confidence.max(ind.confidence);
+        into.first_seen = match (into.first_seen, ind.first_seen) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        into.last_seen = into.last_seen.max(ind.last_seen);
+        if into.threat_type.is_none() {
+            into.threat_type = ind.threat_type;
+        }
+        if into.reference.is_none() {
+            into.reference = ind.reference;
+        }
+        if into.reporter.is_none() {
+            into.reporter = ind.reporter;
+        }
+        for m in ind.malware {
+            if !into
+                .malware
+                .iter()
+                .any(|x| x.name.eq_ignore_ascii_case(&m.name))
+            {
+                into.malware.push(m);
+            }
+        }
+        extend_unique(&mut into.tags, ind.tags);
+        extend_unique(&mut into.sources, ind.sources);
+        extend_unique(&mut into.flags, ind.flags);
+    }
+
+    pub fn extend(&mut self, inds: impl IntoIterator<Item = Indicator>) {
+        for i in inds {
+            self.add(i);
+        }
+    }
+
+    /// Keeps the indicators `keep` accepts; returns how many were removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(&Indicator) -> bool) -> usize {
+        let before = self.items.len();
+        self.items.retain(|i| keep(i));
+        self.index = self
+            .items
+            .iter()
+            .enumerate()
+            .map(|(n, i)| ((i.kind, i.value.clone()), n))
+            .collect();
+        before - self.items.len()
+    }
+
+    pub fn get(&self, kind: Kind, value: &str) -> Option<&Indicator> {
+        self.index
+            .get(&(kind, value.to_string()))
+            .map(|&i| &self.items[i])
+    }
+
+    pub fn iter(&self) -> std::slice::Iter<'_, Indicator> {
+        self.items.iter()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn into_vec(self) -> Vec<Indicator> {
+        self.items
+    }
+
+    /// Family names across the set, in order of first appearance.
+    pub fn families(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for m in self.items.iter().flat_map(|i| &i.malware) {
+            if !out.iter().any(|x| x.eq_ignore_ascii_case(&m.name)) {
+                out.push(m.name.clone());
+            }
+        }
+        out
+    }
+
+    /// Kinds with their counts, most first, ties in order of first appearance.
+    pub fn kind_counts(&self) -> Vec<(Kind, usize)> {
+        let mut counts: Vec<(Kind, usize)> = Vec::new();
+        for i in &self.items {
+            match counts.iter_mut().find(|(k, _)| *k == i.kind) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((i.kind, 1)),
+            }
+        }
+        counts.sort_by_key(|c| std::cmp::Reverse(c.1));
+        counts
+    }
+}
+
+impl<'a> IntoIterator for &'a IndicatorSet {
+    type Item = &'a Indicator;
+    type IntoIter = std::slice::Iter<'a, Indicator>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+fn extend_unique<T: PartialEq>(into: &mut Vec<T>, from: Vec<T>) {
+    for x in from {
+        if !into.contains(&x) {
+            into.push(x);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Malware, Origin, Timestamp};
+
+    fn ind(v: &str, line: usize) -> Indicator {
+        Indicator::new(
+            v.into(),
+            Kind::Domain,
+            Origin {
+                file: "f".into(),
+                line,
+            },
+        )
+    }
+
+    #[test]
+    fn merges_duplicates_keeping_the_strongest_facts() {
+        let mut a = ind("evil.com", 1);
+        a.confidence = Some(50);
+        a.first_seen = Timestamp::parse("2026-01-02");
+        a.last_seen = Timestamp::parse("2026-01-05");
+        a.tags = vec!["x".into()];
+        a.malware = vec![Malware::named("Alpha")];
+        let mut b = ind("evil.com", 9);
+        b.confidence = Some(100);
+        b.first_seen = Timestamp::parse("2026-01-01");
+        b.last_seen = Timestamp::parse("2026-01-03");
+        b.tags = vec!["x".into(), "y".into()];
+        b.malware = vec![Malware::named("Beta")];
+        let mut set = IndicatorSet::new();
+        set.add(ind("first.com", 0));
+        set.add(a);
+        set.add(b);
+        assert_eq!(set.len(), 2);
+        let m = set.get(Kind::Domain, "evil.com").unwrap();
+        assert_eq!(m.confidence, Some(100));
+        assert_eq!(m.first_seen, Timestamp::parse("2026-01-01"));
+        assert_eq!(m.last_seen, Timestamp::parse("2026-01-05"));
+        assert_eq!(m.tags, vec!["x", "y"]);
+        assert_eq!(m.malware_names(), vec!["Alpha", "Beta"]);
+        assert_eq!(
+            m.sources.iter().map(|s| s.line).collect::<Vec<_>>(),
+            vec![1, 9]
+        );
+        assert_eq!(set.iter().next().unwrap().value, "first.com");
+    }
+
+    #[test]
+    fn counts_kinds_most_first_ties_in_order() {
+        let mut set = IndicatorSet::new();
+        for (v, k) in [
+            ("a.com", Kind::Domain),
+            ("http://a.com/", Kind::Url),
+            ("b.com", Kind::Domain),
+        ] {
+            set.add(Indicator::new(
+                v.into(),
+                k,
+                Origin {
+                    file: "f".into(),
+                    line: 1,
+                },
+            ));
+        }
+        set.add(Indicator::new(
+            "1.1.1.1:1".into(),
+            Kind::IpPort,
+            Origin {
+                file: "f".into(),
+                line: 1,
+            },
+        ));
+        assert_eq!(
+            set.kind_counts(),
+            vec![(Kind::Domain, 2), (Kind::Url, 1), (Kind::IpPort, 1)]
+        );
+    }
+}
