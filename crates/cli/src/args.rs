@@ -36,6 +36,15 @@ pub struct Verbosity {
 pub enum Command {
     /// Read indicator feeds, refang and validate them, and print the merged set
     Iocs(IocsArgs),
+    /// Check a KQL query's syntax and print it in iochunt's canonical layout
+    Fmt(FmtArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct FmtArgs {
+    /// The query file, or `-` for standard input
+    #[arg(default_value = "-", value_name = "FILE")]
+    pub file: String,
 }
 
 /// How feeds are read and which indicators are kept; shared by the commands that take feeds.

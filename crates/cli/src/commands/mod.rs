@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches to them.
 
+mod fmt;
 mod iocs;
 
 use crate::args::{Cli, Command};
@@ -9,5 +10,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let v = cli.verbosity;
     match cli.command {
         Command::Iocs(a) => iocs::run(a, v),
+        Command::Fmt(a) => fmt::run(a),
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests: every test runs the `iochunt` binary as a user would. One test binary
 //! for the whole suite keeps the build small.
 
+mod fmt;
 mod intake;
 
 use std::path::{Path, PathBuf};
