@@ -36,6 +36,8 @@ pub struct Verbosity {
 pub enum Command {
     /// Read indicator feeds, refang and validate them, and print the merged set
     Iocs(IocsArgs),
+    /// Run a KQL query over exported logs (or over datatable/print/range alone)
+    Query(QueryArgs),
     /// Check a KQL query's syntax and print it in iochunt's canonical layout
     Fmt(FmtArgs),
 }
@@ -99,4 +101,39 @@ pub enum IocFormat {
     Jsonl,
     Csv,
     Md,
+}
+
+/// Exported log files bound to table names.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// A folder whose files (or sub-folders) are named after tables: DnsEvents.jsonl,
+    /// CommonSecurityLog.csv.gz, DeviceNetworkEvents/
+    #[arg(long, value_name = "DIR")]
+    pub data: Vec<PathBuf>,
+    /// Bind one file or folder to a table
+    #[arg(long, value_name = "NAME=PATH")]
+    pub table: Vec<String>,
+    /// Make malformed input rows an error instead of counting them
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// The query text (use `@FILE` to read it from a file)
+    #[arg(value_name = "KQL")]
+    pub query: String,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+    pub format: QueryFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryFormat {
+    Table,
+    Json,
+    Jsonl,
+    Csv,
 }

@@ -1,1 +1,23 @@
-//! placeholder
+//! iochunt's KQL engine: Kusto's types and values, scalar functions and aggregates, tabular
+//! operators, and table sources (JSON lines, JSON arrays, CSV, gzip) with row provenance.
+//!
+//! The engine knows nothing of indicators: it runs any query the `kql` crate parses, and
+//! fails with a clear error naming any operator or function it does not support.
+
+mod aggregate;
+mod catalog;
+mod error;
+mod eval;
+mod exec;
+mod functions;
+mod source;
+mod table;
+mod time;
+mod value;
+
+pub use catalog::{schema_of, Catalog};
+pub use error::EngineError;
+pub use exec::{run_query, Options};
+pub use source::{Source, SourceStats};
+pub use table::{Column, Provenance, Row, Table};
+pub use value::{Type, Value};

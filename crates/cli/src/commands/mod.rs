@@ -2,6 +2,7 @@
 
 mod fmt;
 mod iocs;
+mod query;
 
 use crate::args::{Cli, Command};
 use std::process::ExitCode;
@@ -11,5 +12,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Iocs(a) => iocs::run(a, v),
         Command::Fmt(a) => fmt::run(a),
+        Command::Query(a) => query::run(a, v),
     }
 }

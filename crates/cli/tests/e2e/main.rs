@@ -3,6 +3,7 @@
 
 mod fmt;
 mod intake;
+mod query;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

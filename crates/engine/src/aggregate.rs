@@ -1,0 +1,316 @@
+//! Aggregation functions for `summarize`: each folds the rows of one group.
+
+use crate::error::{err, unsupported, Result};
+use crate::eval::{eval, Scope};
+use crate::exec::Env;
+use crate::table::{Column, Row};
+use crate::value::{GroupKey, Type, Value};
+use kql::Expr;
+use serde_json::Value as Json;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+pub fn is_aggregate(name: &str) -> bool {
+    matches!(
+        name,
+        "count"
+            | "countif"
+            | "dcount"
+            | "dcountif"
+            | "sum"
+            | "sumif"
+            | "avg"
+            | "avgif"
+            | "min"
+            | "max"
+            | "minif"
+            | "maxif"
+            | "make_set"
+            | "make_list"
+            | "make_set_if"
+            | "make_list_if"
+            | "arg_max"
+            | "arg_min"
+            | "take_any"
+            | "any"
+            | "count_distinct"
+            | "make_bag"
+            | "stdev"
+            | "variance"
+    )
+}
+
+/// The default output column name of an aggregate call, as Kusto names it.
+pub fn default_name(func: &str, args: &[kql::Item]) -> String {
+    let f = func.to_ascii_lowercase();
+    let col = args
+        .first()
+        .and_then(|a| plain_name(&a.expr))
+        .unwrap_or_default();
+    match f.as_str() {
+        "count" => "count_".into(),
+        "countif" => "countif_".into(),
+        "dcount" | "count_distinct" => format!("dcount_{col}"),
+        "make_set" | "make_set_if" => format!("set_{col}"),
+        "make_list" | "make_list_if" => format!("list_{col}"),
+        "take_any" | "any" => {
+            if col.is_empty() {
+                "any_".into()
+            } else {
+                col
+            }
+        }
+        other => format!("{other}_{col}"),
+    }
+}
+
+fn plain_name(e: &Expr) -> Option<String> {
+    match e {
+        Expr::Name { name, .. } => Some(name.clone()),
+        Expr::Member(_, n, _) => Some(n.clone()),
+        _ => None,
+    }
+}
+
+/// Evaluates `e` for each row of a group.
+fn values(e: &Expr, cols: &[Column], rows: &[&Row], env: &Env) -> Result<Vec<Value>> {
+    rows.iter()
+        .map(|r| {
+            eval(
+                e,
+                &Scope {
+                    columns: cols,
+                    values: &r.values,
+                    env,
+                },
+            )
+        })
+        .collect()
+}
+
+fn preds(e: &Expr, cols: &[Column], rows: &[&Row], env: &Env) -> Result<Vec<bool>> {
+    Ok(values(e, cols, rows, env)?
+        .iter()
+        .map(|v| v.scalar().as_bool() == Some(true))
+        .collect())
+}
+
+/// Computes one aggregate over a group: the result value (or values, for arg_max/arg_min).
+pub fn aggregate(
+    func: &str,
+    args: &[kql::Item],
+    cols: &[Column],
+    rows: &[&Row],
+    env: &Env,
+) -> Result<Vec<Value>> {
+    let f = func.to_ascii_lowercase();
+    let arg = |i: usize| -> Result<&Expr> {
+        args.get(i)
+            .map(|a| &a.expr)
+            .ok_or_else(|| crate::EngineError::Query(format!("{func}() needs more arguments")))
+    };
+    let filter = |vals: Vec<Value>, i: usize| -> Result<Vec<Value>> {
+        let keep = preds(arg(i)?, cols, rows, env)?;
+        Ok(vals
+            .into_iter()
+            .zip(keep)
+            .filter(|(_, k)| *k)
+            .map(|(v, _)| v)
+            .collect())
+    };
+    Ok(vec![match f.as_str() {
+        "count" => Value::Long(rows.len() as i64),
+        "countif" => Value::Long(
+            preds(arg(0)?, cols, rows, env)?
+                .iter()
+                .filter(|b| **b)
+                .count() as i64,
+        ),
+        "dcount" | "count_distinct" | "dcountif" => {
+            let mut vals = values(arg(0)?, cols, rows, env)?;
+            if f == "dcountif" {
+                vals = filter(vals, 1)?;
+            }
+            let set: HashSet<GroupKey> = vals
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(|v| v.scalar().group_key())
+                .collect();
+            Value::Long(set.len() as i64)
+        }
+        "sum" | "sumif" => {
+            let mut vals = values(arg(0)?, cols, rows, env)?;
+            if f == "sumif" {
+                vals = filter(vals, 1)?;
+            }
+            sum(&vals)
+        }
+        "avg" | "avgif" => {
+            let mut vals = values(arg(0)?, cols, rows, env)?;
+            if f == "avgif" {
+                vals = filter(vals, 1)?;
+            }
+            let nums: Vec<f64> = vals
+                .iter()
+                .filter_map(|v| {
+                    if v.is_null() {
+                        None
+                    } else {
+                        v.scalar().as_f64()
+                    }
+                })
+                .collect();
+            if nums.is_empty() {
+                Value::Null
+            } else {
+                Value::Real(nums.iter().sum::<f64>() / nums.len() as f64)
+            }
+        }
+        "min" | "max" | "minif" | "maxif" => {
+            let mut vals = values(arg(0)?, cols, rows, env)?;
+            if f.ends_with("if") {
+                vals = filter(vals, 1)?;
+            }
+            let want = if f.starts_with("min") {
+                std::cmp::Ordering::Less
+            } else {
+                std::cmp::Ordering::Greater
+            };
+            let mut best: Option<Value> = None;
+            for v in vals.into_iter().filter(|v| !v.is_null()) {
+                let v = v.scalar();
+                if best.as_ref().is_none_or(|b| v.compare(b) == Some(want)) {
+                    best = Some(v);
+                }
+            }
+            best.unwrap_or(Value::Null)
+        }
+        "make_set" | "make_list" | "make_set_if" | "make_list_if" => {
+            let mut vals = values(arg(0)?, cols, rows, env)?;
+            if f.ends_with("_if") {
+                vals = filter(vals, 1)?;
+            }
+            let mut seen = HashSet::new();
+            let mut out = Vec::new();
+            for v in vals.into_iter().filter(|v| !v.is_null()) {
+                if f.starts_with("make_set") && !seen.insert(v.group_key()) {
+                    continue;
+                }
+                out.push(v.to_json());
+            }
+            Value::Dynamic(Arc::new(Json::Array(out)))
+        }
+        "take_any" | "any" => {
+            let vals = values(arg(0)?, cols, rows, env)?;
+            vals.into_iter()
+                .find(|v| !v.is_null())
+                .unwrap_or(Value::Null)
+        }
+        "make_bag" => {
+            let mut m = serde_json::Map::new();
+            for v in values(arg(0)?, cols, rows, env)? {
+                if let Value::Dynamic(j) = v {
+                    if let Some(o) = j.as_object() {
+                        for (k, x) in o {
+                            m.entry(k.clone()).or_insert(x.clone());
+                        }
+                    }
+                }
+            }
+            Value::Dynamic(Arc::new(Json::Object(m)))
+        }
+        "stdev" | "variance" => {
+            let nums: Vec<f64> = values(arg(0)?, cols, rows, env)?
+                .iter()
+                .filter_map(|v| v.scalar().as_f64())
+                .collect();
+            if nums.len() < 2 {
+                Value::Real(0.0)
+            } else {
+                let mean = nums.iter().sum::<f64>() / nums.len() as f64;
+                let var =
+                    nums.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (nums.len() - 1) as f64;
+                Value::Real(if f == "stdev" { var.sqrt() } else { var })
+            }
+        }
+        "arg_max" | "arg_min" => return arg_extreme(&f, args, cols, rows, env),
+        other => return unsupported(format!("aggregation {other}()")),
+    }])
+}
+
+fn sum(vals: &[Value]) -> Value {
+    let mut acc: Option<Value> = None;
+    for v in vals.iter().filter(|v| !v.is_null()) {
+        let v = v.scalar();
+        acc = Some(match acc {
+            None => v,
+            Some(a) => crate::eval::apply_binary("+", &a, &v).unwrap_or(Value::Null),
+        });
+    }
+    acc.unwrap_or(Value::Null)
+}
+
+/// The row with the largest (smallest) first argument; the values of the other arguments.
+fn arg_extreme(
+    f: &str,
+    args: &[kql::Item],
+    cols: &[Column],
+    rows: &[&Row],
+    env: &Env,
+) -> Result<Vec<Value>> {
+    let Some(first) = args.first() else {
+        return err(format!("{f}() needs arguments"));
+    };
+    let keys = values(&first.expr, cols, rows, env)?;
+    let want = if f == "arg_max" {
+        std::cmp::Ordering::Greater
+    } else {
+        std::cmp::Ordering::Less
+    };
+    let mut best: Option<usize> = None;
+    for (i, k) in keys.iter().enumerate() {
+        if k.is_null() {
+            continue;
+        }
+        if best.is_none_or(|b| k.compare(&keys[b]) == Some(want)) {
+            best = Some(i);
+        }
+    }
+    let mut out = vec![best.map_or(Value::Null, |b| keys[b].clone())];
+    for a in &args[1..] {
+        if matches!(a.expr, Expr::Star(_)) {
+            for (ci, _) in cols.iter().enumerate() {
+                out.push(best.map_or(Value::Null, |b| rows[b].values[ci].clone()));
+            }
+        } else {
+            let v = match best {
+                Some(b) => eval(
+                    &a.expr,
+                    &Scope {
+                        columns: cols,
+                        values: &rows[b].values,
+                        env,
+                    },
+                )?,
+                None => Value::Null,
+            };
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The static result type of an aggregate given its first argument's type.
+pub fn result_type(func: &str, arg: Option<Type>) -> Type {
+    match func.to_ascii_lowercase().as_str() {
+        "count" | "countif" | "dcount" | "dcountif" | "count_distinct" => Type::Long,
+        "avg" | "avgif" | "stdev" | "variance" => Type::Real,
+        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" => Type::Dynamic,
+        "sum" | "sumif" => match arg {
+            Some(Type::Int) | Some(Type::Long) | Some(Type::Bool) => Type::Long,
+            Some(Type::Timespan) => Type::Timespan,
+            _ => Type::Real,
+        },
+        _ => arg.unwrap_or(Type::Dynamic),
+    }
+}

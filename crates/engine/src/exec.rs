@@ -1,0 +1,1486 @@
+//! Query execution: statements, tabular expressions and the tabular operators.
+//!
+//! NOTE: operators work on whole tables in memory. Sources stream their files line by line
+//! and apply the pipeline's leading `where` before a row is kept (see `source.rs`), so a
+//! hunt holds only the rows that match; a query without a leading filter holds its input.
+
+use crate::aggregate;
+use crate::catalog::Catalog;
+use crate::error::{err, unsupported, EngineError, Result};
+use crate::eval::{eval, literal, Scope};
+use crate::functions::{calls_any, return_type};
+use crate::table::{unique_name, Column, Row, Table};
+use crate::value::{GroupKey, Type, Value};
+use kql::{Expr, Item, LetValue, Operator, Param, SortOrder, Statement, StatementKind};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Execution options.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Malformed input rows are fatal instead of counted.
+    pub strict: bool,
+}
+
+#[derive(Clone)]
+enum Binding {
+    Scalar(Value),
+    Table(Arc<Table>),
+    Func(Arc<UserFunc>),
+}
+
+/// A user function from `let f = (params) { body }`.
+pub struct UserFunc {
+    params: Vec<Param>,
+    body: Vec<Statement>,
+}
+
+/// Names bound by `let`, and the catalog of tables.
+#[derive(Clone)]
+pub struct Env {
+    vars: HashMap<String, Binding>,
+    catalog: Arc<Catalog>,
+    cache: std::rc::Rc<RefCell<HashMap<String, Arc<Table>>>>,
+}
+
+impl Env {
+    pub fn scalar(&self, name: &str) -> Option<Value> {
+        match self.vars.get(name)? {
+            Binding::Scalar(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn table(&self, name: &str) -> Option<Table> {
+        match self.vars.get(name)? {
+            Binding::Table(t) => Some(t.as_ref().clone()),
+            _ => None,
+        }
+    }
+
+    pub fn function(&self, name: &str) -> Option<Arc<UserFunc>> {
+        match self.vars.get(name)? {
+            Binding::Func(f) => Some(f.clone()),
+            _ => None,
+        }
+    }
+}
+
+/// Runs a query and returns its last result.
+pub fn run_query(query: &kql::Query, catalog: Arc<Catalog>, _options: &Options) -> Result<Table> {
+    let mut env = Env {
+        vars: HashMap::new(),
+        catalog,
+        cache: std::rc::Rc::new(RefCell::new(HashMap::new())),
+    };
+    run_statements(&query.statements, &mut env)
+}
+
+fn run_statements(stmts: &[Statement], env: &mut Env) -> Result<Table> {
+    let mut last = None;
+    for s in stmts {
+        match &s.kind {
+            StatementKind::Let { name, value } => {
+                let b = match value {
+                    LetValue::Function { params, body, .. } => Binding::Func(Arc::new(UserFunc {
+                        params: params.clone(),
+                        body: body.clone(),
+                    })),
+                    LetValue::Expr(e) => bind_value(e, env)?,
+                };
+                env.vars.insert(name.clone(), b);
+            }
+            StatementKind::Set { .. } | StatementKind::DeclareParameters(_) => {}
+            StatementKind::Expr(e) => last = Some(eval_tabular_or_scalar(e, env)?),
+        }
+    }
+    last.ok_or_else(|| {
+        EngineError::Query("the query has no result: it ends with a let statement".into())
+    })
+}
+
+/// `let x = ...`: a tabular value when the expression is tabular, a scalar otherwise.
+fn bind_value(e: &Expr, env: &Env) -> Result<Binding> {
+    if is_tabular(e, env) {
+        let e = match e {
+            Expr::Call { func, args, .. } if func == "materialize" && args.len() == 1 => {
+                &args[0].expr
+            }
+            e => e,
+        };
+        return Ok(Binding::Table(Arc::new(eval_tabular(e, env)?)));
+    }
+    let empty: [Column; 0] = [];
+    Ok(Binding::Scalar(eval(
+        e,
+        &Scope {
+            columns: &empty,
+            values: &[],
+            env,
+        },
+    )?))
+}
+
+fn is_tabular(e: &Expr, env: &Env) -> bool {
+    match e {
+        Expr::Pipe { .. } | Expr::Source(_) => true,
+        Expr::Paren(inner, _) => is_tabular(inner, env),
+        Expr::Name { name, .. } => {
+            matches!(env.vars.get(name), Some(Binding::Table(_)))
+                || (!env.vars.contains_key(name) && env.catalog.has_table(name))
+        }
+        Expr::Call { func, args, .. } => {
+            (func == "materialize" && args.first().is_some_and(|a| is_tabular(&a.expr, env)))
+                || env.function(func).is_some_and(|f| {
+                    f.body.last().is_some_and(
+                        |s| matches!(&s.kind, StatementKind::Expr(b) if is_tabular(b, env)),
+                    )
+                })
+        }
+        _ => false,
+    }
+}
+
+fn eval_tabular_or_scalar(e: &Expr, env: &Env) -> Result<Table> {
+    if is_tabular(e, env) {
+        return eval_tabular(e, env);
+    }
+    let empty: [Column; 0] = [];
+    let v = eval(
+        e,
+        &Scope {
+            columns: &empty,
+            values: &[],
+            env,
+        },
+    )?;
+    let ty = v.type_of().unwrap_or(Type::String);
+    Ok(Table {
+        columns: vec![Column {
+            name: "print_0".into(),
+            ty,
+        }],
+        rows: vec![Row::new(vec![v])],
+    })
+}
+
+/// Calls a user function in a scalar context.
+pub fn call_user_scalar(f: &UserFunc, args: &[Item], scope: &Scope) -> Result<Value> {
+    let mut env = scope.env.clone();
+    bind_args(f, args, scope, &mut env)?;
+    let t = run_statements(&f.body, &mut env)?;
+    Ok(t.rows
+        .first()
+        .and_then(|r| r.values.first())
+        .cloned()
+        .unwrap_or(Value::Null))
+}
+
+fn bind_args(f: &UserFunc, args: &[Item], scope: &Scope, env: &mut Env) -> Result<()> {
+    for (i, p) in f.params.iter().enumerate() {
+        let b = match args.get(i) {
+            Some(a) if p.ty.starts_with('(') => {
+                Binding::Table(Arc::new(eval_tabular(&a.expr, scope.env)?))
+            }
+            Some(a) => Binding::Scalar(eval(&a.expr, scope)?),
+            None => match &p.default {
+                Some(d) => Binding::Scalar(eval(d, scope)?),
+                None => return err(format!("missing argument `{}`", p.name)),
+            },
+        };
+        env.vars.insert(p.name.clone(), b);
+    }
+    Ok(())
+}
+
+/// Evaluates a tabular expression.
+pub fn eval_tabular(e: &Expr, env: &Env) -> Result<Table> {
+    match e {
+        Expr::Paren(inner, _) => eval_tabular(inner, env),
+        Expr::Name { name, .. } => named_table(name, env, None),
+        Expr::Call { func, args, .. } => {
+            if func == "materialize" || func == "view" {
+                if let Some(a) = args.first() {
+                    return eval_tabular(&a.expr, env);
+                }
+            }
+            let Some(f) = env.function(func) else {
+                return err(format!("unknown tabular function `{func}`"));
+            };
+            let mut inner = env.clone();
+            let empty: [Column; 0] = [];
+            bind_args(
+                &f,
+                args,
+                &Scope {
+                    columns: &empty,
+                    values: &[],
+                    env,
+                },
+                &mut inner,
+            )?;
+            run_statements(&f.body, &mut inner)
+        }
+        Expr::Source(op) => source_operator(op, env),
+        Expr::Pipe { source, ops, .. } => {
+            let mut t = match (source.as_ref(), ops.first()) {
+                // Push a leading `where` into the scan, so a source keeps only matching rows.
+                (Expr::Name { name, .. }, Some(first))
+                    if first.name == "where" && !env.vars.contains_key(name) =>
+                {
+                    let t = named_table(name, env, Some(first))?;
+                    return ops[1..].iter().try_fold(t, |t, op| apply(op, t, env));
+                }
+                _ => eval_tabular(source, env)?,
+            };
+            for op in ops {
+                t = apply(op, t, env)?;
+            }
+            Ok(t)
+        }
+        other => err(format!("expected a table, found {}", describe(other))),
+    }
+}
+
+fn describe(e: &Expr) -> &'static str {
+    match e {
+        Expr::Literal(..) => "a literal",
+        Expr::Binary { .. } => "an expression",
+        _ => "a scalar expression",
+    }
+}
+
+fn named_table(name: &str, env: &Env, filter: Option<&Operator>) -> Result<Table> {
+    if let Some(Binding::Table(t)) = env.vars.get(name) {
+        let t = t.as_ref().clone();
+        return match filter {
+            Some(op) => apply(op, t, env),
+            None => Ok(t),
+        };
+    }
+    if filter.is_none() {
+        if let Some(t) = env.cache.borrow().get(name) {
+            return Ok(t.as_ref().clone());
+        }
+    }
+    let keep = |cols: &[Column], row: &Row| -> Result<bool> {
+        match filter {
+            Some(op) => where_holds(op, cols, row, env),
+            None => Ok(true),
+        }
+    };
+    let t = env.catalog.scan(name, &keep)?;
+    if filter.is_none() {
+        env.cache
+            .borrow_mut()
+            .insert(name.to_string(), Arc::new(t.clone()));
+    }
+    Ok(t)
+}
+
+fn where_holds(op: &Operator, cols: &[Column], row: &Row, env: &Env) -> Result<bool> {
+    let scope = Scope {
+        columns: cols,
+        values: &row.values,
+        env,
+    };
+    for it in op.items(None) {
+        if eval(&it.expr, &scope)?.scalar().as_bool() != Some(true) {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+fn source_operator(op: &Operator, env: &Env) -> Result<Table> {
+    let empty: [Column; 0] = [];
+    let scope = Scope {
+        columns: &empty,
+        values: &[],
+        env,
+    };
+    match op.name.as_str() {
+        "datatable" => {
+            let cols = schema(op.items(Some("schema")))?;
+            let vals: Vec<Value> = op
+                .items(Some("["))
+                .iter()
+                .map(|it| eval(&it.expr, &scope))
+                .collect::<Result<_>>()?;
+            if cols.is_empty() || !vals.len().is_multiple_of(cols.len()) {
+                return err(
+                    "datatable: the number of values is not a multiple of the number of columns",
+                );
+            }
+            let rows = vals
+                .chunks(cols.len())
+                .map(|c| {
+                    Row::new(
+                        c.iter()
+                            .zip(&cols)
+                            .map(|(v, col)| v.convert(col.ty))
+                            .collect(),
+                    )
+                })
+                .collect();
+            Ok(Table {
+                columns: cols,
+                rows,
+            })
+        }
+        "print" => {
+            let t = Table {
+                columns: vec![],
+                rows: vec![Row::new(vec![])],
+            };
+            extend(op.items(None), t, env, true)
+        }
+        "range" => {
+            let name = op.items(None)[0]
+                .expr
+                .as_name()
+                .unwrap_or("value")
+                .to_string();
+            let get = |k| eval(&op.items(Some(k))[0].expr, &scope);
+            let (from, to, step) = (
+                get("from")?.scalar(),
+                get("to")?.scalar(),
+                get("step")?.scalar(),
+            );
+            let mut rows = Vec::new();
+            let mut cur = from.clone();
+            let forward = step.compare(&Value::Long(0)).is_some_and(|o| o.is_gt())
+                || matches!(step, Value::Timespan(t) if t > 0);
+            while rows.len() < 10_000_000 {
+                let done = match cur.compare(&to) {
+                    Some(o) => {
+                        if forward {
+                            o.is_gt()
+                        } else {
+                            o.is_lt()
+                        }
+                    }
+                    None => true,
+                };
+                if done {
+                    break;
+                }
+                rows.push(Row::new(vec![cur.clone()]));
+                cur = crate::eval::apply_binary("+", &cur, &step)?;
+            }
+            let ty = from.type_of().unwrap_or(Type::Long);
+            Ok(Table {
+                columns: vec![Column { name, ty }],
+                rows,
+            })
+        }
+        "union" => union(op, None, env),
+        other => unsupported(format!("operator `{other}`")),
+    }
+}
+
+fn schema(items: &[Item]) -> Result<Vec<Column>> {
+    items
+        .iter()
+        .map(|it| match &it.expr {
+            Expr::Typed { name, ty, .. } => {
+                let ty = Type::parse(ty)
+                    .ok_or_else(|| EngineError::Query(format!("unknown type `{ty}`")))?;
+                Ok(Column {
+                    name: name.clone(),
+                    ty,
+                })
+            }
+            _ => err("expected `name:type` in a schema"),
+        })
+        .collect()
+}
+
+/// Applies one operator to a table.
+fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    match op.name.as_str() {
+        "where" | "filter" => {
+            let mut rows = Vec::with_capacity(t.rows.len());
+            for r in t.rows {
+                if where_holds(op, &t.columns, &r, env)? {
+                    rows.push(r);
+                }
+            }
+            Ok(Table {
+                columns: t.columns,
+                rows,
+            })
+        }
+        "extend" => extend(op.items(None), t, env, false),
+        "project" => project(op.items(None), t, env),
+        "project-away" | "project-keep" => {
+            let keep_listed = op.name == "project-keep";
+            let listed: Vec<bool> = t
+                .columns
+                .iter()
+                .map(|c| {
+                    op.items(None)
+                        .iter()
+                        .any(|it| name_matches(&it.expr, &c.name))
+                })
+                .collect();
+            for it in op.items(None) {
+                if let Expr::Name {
+                    name,
+                    wildcard: false,
+                    ..
+                } = &it.expr
+                {
+                    if t.index_of(name).is_none() {
+                        return err(format!("{}: unknown column `{name}`", op.name));
+                    }
+                }
+            }
+            let idx: Vec<usize> = (0..t.columns.len())
+                .filter(|&i| listed[i] == keep_listed)
+                .collect();
+            Ok(select(t, &idx))
+        }
+        "project-rename" => {
+            let mut t = t;
+            for it in op.items(None) {
+                let (Some(new), Some(old)) = (it.names.first(), it.expr.as_name()) else {
+                    return err("project-rename reads `new = old`");
+                };
+                let i = t
+                    .index_of(old)
+                    .ok_or_else(|| EngineError::Query(format!("unknown column `{old}`")))?;
+                t.columns[i].name = new.clone();
+            }
+            Ok(t)
+        }
+        "project-reorder" => {
+            let mut order: Vec<usize> = Vec::new();
+            for it in op.items(None) {
+                for (i, c) in t.columns.iter().enumerate() {
+                    if name_matches(&it.expr, &c.name) && !order.contains(&i) {
+                        order.push(i);
+                    }
+                }
+            }
+            let rest: Vec<usize> = (0..t.columns.len())
+                .filter(|i| !order.contains(i))
+                .collect();
+            order.extend(rest);
+            Ok(select(t, &order))
+        }
+        "take" | "limit" => {
+            let n = scalar_arg(op, env)?.as_i64().unwrap_or(0).max(0) as usize;
+            let mut t = t;
+            t.rows.truncate(n);
+            Ok(t)
+        }
+        "sort" | "order" => sort(op.items(Some("by")), t, env),
+        "top" => {
+            let n = scalar_arg(op, env)?.as_i64().unwrap_or(0).max(0) as usize;
+            let mut t = sort(op.items(Some("by")), t, env)?;
+            t.rows.truncate(n);
+            Ok(t)
+        }
+        "count" => Ok(Table {
+            columns: vec![Column {
+                name: "Count".into(),
+                ty: Type::Long,
+            }],
+            rows: vec![Row::new(vec![Value::Long(t.rows.len() as i64)])],
+        }),
+        "distinct" => {
+            let star = op
+                .items(None)
+                .iter()
+                .any(|i| matches!(i.expr, Expr::Star(_)));
+            let t = if star {
+                t
+            } else {
+                project(op.items(None), t, env)?
+            };
+            let mut seen = std::collections::HashSet::new();
+            let rows = t
+                .rows
+                .into_iter()
+                .filter(|r| seen.insert(r.values.iter().map(Value::group_key).collect::<Vec<_>>()))
+                .collect();
+            Ok(Table {
+                columns: t.columns,
+                rows,
+            })
+        }
+        "summarize" => summarize(op, t, env),
+        "join" => join(op, t, env),
+        "lookup" => {
+            let kind = op
+                .param("kind")
+                .and_then(Expr::as_name)
+                .unwrap_or("leftouter")
+                .to_string();
+            join_kind(op, t, env, &kind, true)
+        }
+        "union" => union(op, Some(t), env),
+        "mv-expand" | "mvexpand" => mv_expand(op, t, env),
+        "parse" | "parse-where" => parse_op(op, t, env),
+        "serialize" => {
+            if op.items(None).is_empty() {
+                Ok(t)
+            } else {
+                extend(op.items(None), t, env, false)
+            }
+        }
+        "render" | "as" => Ok(t),
+        "getschema" => Ok(Table {
+            columns: vec![
+                Column {
+                    name: "ColumnName".into(),
+                    ty: Type::String,
+                },
+                Column {
+                    name: "ColumnOrdinal".into(),
+                    ty: Type::Int,
+                },
+                Column {
+                    name: "DataType".into(),
+                    ty: Type::String,
+                },
+                Column {
+                    name: "ColumnType".into(),
+                    ty: Type::String,
+                },
+            ],
+            rows: t
+                .columns
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    Row::new(vec![
+                        Value::str(&c.name),
+                        Value::Long(i as i64),
+                        Value::str(system_type(c.ty)),
+                        Value::str(c.ty.name()),
+                    ])
+                })
+                .collect(),
+        }),
+        other => unsupported(format!("operator `{other}`")),
+    }
+}
+
+fn system_type(t: Type) -> &'static str {
+    match t {
+        Type::Bool => "System.SByte",
+        Type::Int => "System.Int32",
+        Type::Long => "System.Int64",
+        Type::Real => "System.Double",
+        Type::Decimal => "System.Data.SqlTypes.SqlDecimal",
+        Type::String => "System.String",
+        Type::DateTime => "System.DateTime",
+        Type::Timespan => "System.TimeSpan",
+        Type::Guid => "System.Guid",
+        Type::Dynamic => "System.Object",
+    }
+}
+
+fn name_matches(e: &Expr, col: &str) -> bool {
+    match e {
+        Expr::Name {
+            name,
+            wildcard: true,
+            ..
+        } => col.starts_with(name.as_str()),
+        Expr::Name { name, .. } => name == col,
+        _ => false,
+    }
+}
+
+fn select(t: Table, idx: &[usize]) -> Table {
+    Table {
+        columns: idx.iter().map(|&i| t.columns[i].clone()).collect(),
+        rows: t
+            .rows
+            .into_iter()
+            .map(|r| Row {
+                values: idx.iter().map(|&i| r.values[i].clone()).collect(),
+                provenance: r.provenance,
+            })
+            .collect(),
+    }
+}
+
+fn scalar_arg(op: &Operator, env: &Env) -> Result<Value> {
+    let empty: [Column; 0] = [];
+    let it = op
+        .items(None)
+        .first()
+        .ok_or_else(|| EngineError::Query(format!("{} needs a value", op.name)))?;
+    Ok(eval(
+        &it.expr,
+        &Scope {
+            columns: &empty,
+            values: &[],
+            env,
+        },
+    )?
+    .scalar())
+}
+
+/// The name an unnamed projected expression gets.
+fn auto_name(e: &Expr, i: usize) -> String {
+    match e {
+        Expr::Name { name, .. } => name.clone(),
+        Expr::Member(_, n, _) => n.clone(),
+        Expr::Index(b, idx, _) => match (b.as_ref(), idx.as_ref()) {
+            (_, Expr::Literal(kql::Literal::String(s), _)) => s.clone(),
+            (b, _) => format!(
+                "{}_{}",
+                auto_name(b, i),
+                match idx.as_ref() {
+                    Expr::Literal(kql::Literal::Int(n), _) => n.clone(),
+                    _ => String::new(),
+                }
+            )
+            .trim_end_matches('_')
+            .to_string(),
+        },
+        _ => format!("Column{}", i + 1),
+    }
+}
+
+/// The static type of an expression, when it can be known without values.
+pub fn static_type(e: &Expr, cols: &[Column], env: &Env) -> Option<Type> {
+    match e {
+        Expr::Literal(l, _) => literal(l).ok()?.type_of().or(match l {
+            kql::Literal::Typed { ty, .. } => Type::parse(ty),
+            _ => None,
+        }),
+        Expr::Name { name, .. } => cols
+            .iter()
+            .find(|c| &c.name == name)
+            .map(|c| c.ty)
+            .or_else(|| env.scalar(name)?.type_of()),
+        Expr::Paren(x, _) => static_type(x, cols, env),
+        Expr::Dynamic(..) | Expr::Member(..) | Expr::Index(..) | Expr::List(..) => {
+            Some(Type::Dynamic)
+        }
+        Expr::Unary { expr, .. } => static_type(expr, cols, env),
+        Expr::Binary { op, lhs, rhs, .. } => match op.as_str() {
+            "+" | "-" | "*" | "/" | "%" => {
+                let (a, b) = (static_type(lhs, cols, env)?, static_type(rhs, cols, env)?);
+                Some(match (a, b) {
+                    (Type::DateTime, Type::DateTime) => Type::Timespan,
+                    (Type::DateTime, _) | (_, Type::DateTime) => Type::DateTime,
+                    (Type::Timespan, Type::Timespan) if op == "/" => Type::Real,
+                    (Type::Timespan, _) | (_, Type::Timespan) => Type::Timespan,
+                    (Type::Real | Type::Decimal, _) | (_, Type::Real | Type::Decimal) => Type::Real,
+                    (Type::Dynamic, _) | (_, Type::Dynamic) => return None,
+                    (Type::Int, Type::Int) => Type::Int,
+                    _ => Type::Long,
+                })
+            }
+            _ => Some(Type::Bool),
+        },
+        Expr::Call { func, args, .. } => {
+            let f = func.to_ascii_lowercase();
+            if let Some(t) = return_type(&f) {
+                return Some(t);
+            }
+            let arg = |i: usize| args.get(i).and_then(|a| static_type(&a.expr, cols, env));
+            match f.as_str() {
+                "iff" | "iif" => arg(1).filter(|t| *t != Type::Dynamic).or(arg(2)),
+                "case" => arg(1),
+                "coalesce" | "bin" | "floor" | "abs" | "round" | "min_of" | "max_of" => arg(0),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn column_type(e: &Expr, cols: &[Column], env: &Env, vals: &[Value]) -> Type {
+    static_type(e, cols, env)
+        .or_else(|| vals.iter().find(|v| !v.is_null()).and_then(Value::type_of))
+        .unwrap_or(Type::String)
+}
+
+fn extend(items: &[Item], t: Table, env: &Env, print: bool) -> Result<Table> {
+    let Table {
+        mut columns,
+        mut rows,
+    } = t;
+    for (i, it) in items.iter().enumerate() {
+        let vals: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                eval(
+                    &it.expr,
+                    &Scope {
+                        columns: &columns,
+                        values: &r.values,
+                        env,
+                    },
+                )
+            })
+            .collect::<Result<_>>()?;
+        let names = if it.names.is_empty() {
+            vec![if print {
+                format!("print_{i}")
+            } else {
+                auto_name(&it.expr, i)
+            }]
+        } else {
+            it.names.clone()
+        };
+        let ty = column_type(&it.expr, &columns, env, &vals);
+        let name = &names[0];
+        let vals: Vec<Value> = vals
+            .into_iter()
+            .map(|v| {
+                if ty == Type::Dynamic || v.is_null() {
+                    v
+                } else {
+                    v.convert(ty)
+                }
+            })
+            .collect();
+        match columns.iter().position(|c| &c.name == name) {
+            Some(ci) => {
+                columns[ci].ty = ty;
+                for (r, v) in rows.iter_mut().zip(vals) {
+                    r.values[ci] = v;
+                }
+            }
+            None => {
+                columns.push(Column {
+                    name: name.clone(),
+                    ty,
+                });
+                for (r, v) in rows.iter_mut().zip(vals) {
+                    r.values.push(v);
+                }
+            }
+        }
+    }
+    Ok(Table { columns, rows })
+}
+
+fn project(items: &[Item], t: Table, env: &Env) -> Result<Table> {
+    let mut out_cols: Vec<Column> = Vec::new();
+    let mut out_vals: Vec<Vec<Value>> = vec![Vec::new(); t.rows.len()];
+    for (i, it) in items.iter().enumerate() {
+        if let Expr::Name {
+            name,
+            wildcard: true,
+            ..
+        } = &it.expr
+        {
+            for (ci, c) in t
+                .columns
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.name.starts_with(name.as_str()))
+            {
+                out_cols.push(c.clone());
+                for (o, r) in out_vals.iter_mut().zip(&t.rows) {
+                    o.push(r.values[ci].clone());
+                }
+            }
+            continue;
+        }
+        if let (Expr::Name { name, .. }, true) = (&it.expr, it.names.is_empty()) {
+            if t.index_of(name).is_none() && env.scalar(name).is_none() {
+                return err(format!("project: unknown column `{name}`"));
+            }
+        }
+        let vals: Vec<Value> = t
+            .rows
+            .iter()
+            .map(|r| {
+                eval(
+                    &it.expr,
+                    &Scope {
+                        columns: &t.columns,
+                        values: &r.values,
+                        env,
+                    },
+                )
+            })
+            .collect::<Result<_>>()?;
+        let ty = column_type(&it.expr, &t.columns, env, &vals);
+        let name = it
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| auto_name(&it.expr, i));
+        let name = if out_cols.iter().any(|c| c.name == name) {
+            unique_name(&name, &out_cols)
+        } else {
+            name
+        };
+        out_cols.push(Column { name, ty });
+        for (o, v) in out_vals.iter_mut().zip(vals) {
+            o.push(if ty == Type::Dynamic || v.is_null() {
+                v
+            } else {
+                v.convert(ty)
+            });
+        }
+    }
+    let rows = out_vals
+        .into_iter()
+        .zip(t.rows)
+        .map(|(values, r)| Row {
+            values,
+            provenance: r.provenance,
+        })
+        .collect();
+    Ok(Table {
+        columns: out_cols,
+        rows,
+    })
+}
+
+fn sort(items: &[Item], t: Table, env: &Env) -> Result<Table> {
+    let keys: Vec<Vec<Value>> = t
+        .rows
+        .iter()
+        .map(|r| {
+            items
+                .iter()
+                .map(|it| {
+                    eval(
+                        &it.expr,
+                        &Scope {
+                            columns: &t.columns,
+                            values: &r.values,
+                            env,
+                        },
+                    )
+                    .map(|v| v.scalar())
+                })
+                .collect()
+        })
+        .collect::<Result<_>>()?;
+    let mut idx: Vec<usize> = (0..t.rows.len()).collect();
+    idx.sort_by(|&a, &b| {
+        for (k, it) in items.iter().enumerate() {
+            let desc = it.order != Some(SortOrder::Asc);
+            let nulls_first = match it.nulls {
+                Some(kql::NullsPosition::First) => true,
+                Some(kql::NullsPosition::Last) => false,
+                None => !desc,
+            };
+            let (x, y) = (&keys[a][k], &keys[b][k]);
+            let o = match (x.is_null(), y.is_null()) {
+                (true, true) => std::cmp::Ordering::Equal,
+                (true, false) => {
+                    if nulls_first {
+                        std::cmp::Ordering::Less
+                    } else {
+                        std::cmp::Ordering::Greater
+                    }
+                }
+                (false, true) => {
+                    if nulls_first {
+                        std::cmp::Ordering::Greater
+                    } else {
+                        std::cmp::Ordering::Less
+                    }
+                }
+                _ => {
+                    let o = x.compare(y).unwrap_or(std::cmp::Ordering::Equal);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                }
+            };
+            if o != std::cmp::Ordering::Equal {
+                return o;
+            }
+        }
+        std::cmp::Ordering::Equal
+    });
+    let mut rows: Vec<Option<Row>> = t.rows.into_iter().map(Some).collect();
+    Ok(Table {
+        columns: t.columns,
+        rows: idx.into_iter().filter_map(|i| rows[i].take()).collect(),
+    })
+}
+
+fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    let by = op.items(Some("by"));
+    let aggs = op.items(None);
+    let mut groups: HashMap<Vec<GroupKey>, usize> = HashMap::new();
+    let mut keys: Vec<Vec<Value>> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (ri, r) in t.rows.iter().enumerate() {
+        let scope = Scope {
+            columns: &t.columns,
+            values: &r.values,
+            env,
+        };
+        let k: Vec<Value> = by
+            .iter()
+            .map(|it| eval(&it.expr, &scope).map(|v| v.scalar()))
+            .collect::<Result<_>>()?;
+        let gk: Vec<GroupKey> = k.iter().map(Value::group_key).collect();
+        let g = *groups.entry(gk).or_insert_with(|| {
+            keys.push(k);
+            members.push(Vec::new());
+            keys.len() - 1
+        });
+        members[g].push(ri);
+    }
+    if by.is_empty() && keys.is_empty() {
+        keys.push(Vec::new());
+        members.push(Vec::new());
+    }
+    let mut columns: Vec<Column> = Vec::new();
+    for (i, it) in by.iter().enumerate() {
+        let name = it.names.first().cloned().unwrap_or_else(|| match &it.expr {
+            Expr::Call { func, args, .. } if matches!(func.as_str(), "bin" | "floor") => args
+                .first()
+                .map_or(format!("Column{}", i + 1), |a| auto_name(&a.expr, i)),
+            e => auto_name(e, i),
+        });
+        let vals: Vec<Value> = keys.iter().map(|k| k[i].clone()).collect();
+        let ty = column_type(&it.expr, &t.columns, env, &vals);
+        columns.push(Column {
+            name: unique_name(&name, &columns),
+            ty,
+        });
+    }
+    let mut rows: Vec<Row> = keys.into_iter().map(Row::new).collect();
+    for it in aggs {
+        let (func, args) = match &it.expr {
+            Expr::Call { func, args, .. }
+                if aggregate::is_aggregate(&func.to_ascii_lowercase()) =>
+            {
+                (func, args)
+            }
+            other if calls_any(other, &aggregate::is_aggregate) => {
+                return unsupported("an expression over aggregations in summarize")
+            }
+            _ => return err("summarize needs aggregation functions such as count() or sum(x)"),
+        };
+        let lf = func.to_ascii_lowercase();
+        let arg_ty = args
+            .first()
+            .and_then(|a| static_type(&a.expr, &t.columns, env));
+        let mut results = Vec::with_capacity(members.len());
+        for m in &members {
+            let group: Vec<&Row> = m.iter().map(|&i| &t.rows[i]).collect();
+            results.push(aggregate::aggregate(func, args, &t.columns, &group, env)?);
+        }
+        if lf == "arg_max" || lf == "arg_min" {
+            let mut names: Vec<(String, Type)> = Vec::new();
+            let first = &args[0].expr;
+            names.push((
+                it.names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| auto_name(first, 0)),
+                arg_ty.unwrap_or(Type::Dynamic),
+            ));
+            for (ai, a) in args[1..].iter().enumerate() {
+                if matches!(a.expr, Expr::Star(_)) {
+                    for c in &t.columns {
+                        names.push((c.name.clone(), c.ty));
+                    }
+                } else {
+                    let n = a
+                        .names
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| auto_name(&a.expr, ai + 1));
+                    names.push((
+                        n,
+                        static_type(&a.expr, &t.columns, env).unwrap_or(Type::Dynamic),
+                    ));
+                }
+            }
+            let skip: Vec<bool> = names
+                .iter()
+                .enumerate()
+                .map(|(ni, (n, _))| {
+                    ni > 0
+                        && (columns.iter().any(|c| &c.name == n)
+                            || names[..ni].iter().any(|(m, _)| m == n))
+                })
+                .collect();
+            for (ni, (n, ty)) in names.iter().enumerate() {
+                if !skip[ni] {
+                    columns.push(Column {
+                        name: unique_name(n, &columns),
+                        ty: *ty,
+                    });
+                }
+            }
+            for (r, vals) in rows.iter_mut().zip(results) {
+                for (ni, v) in vals.into_iter().enumerate() {
+                    if !skip[ni] {
+                        r.values.push(v);
+                    }
+                }
+            }
+            continue;
+        }
+        let name = it
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| aggregate::default_name(func, args));
+        let ty = aggregate::result_type(func, arg_ty);
+        columns.push(Column {
+            name: unique_name(&name, &columns),
+            ty,
+        });
+        for (r, mut vals) in rows.iter_mut().zip(results) {
+            let v = vals.remove(0);
+            r.values.push(if v.is_null() || ty == Type::Dynamic {
+                v
+            } else {
+                v.convert(ty)
+            });
+        }
+    }
+    Ok(Table { columns, rows })
+}
+
+/// Join keys: `on a, b` or `on $left.a == $right.b`.
+fn join_keys(op: &Operator) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for it in op.items(Some("on")) {
+        match &it.expr {
+            Expr::Name { name, .. } => out.push((name.clone(), name.clone())),
+            Expr::Binary {
+                op: eq, lhs, rhs, ..
+            } if eq == "==" => {
+                let side = |e: &Expr| match e {
+                    Expr::Member(b, n, _) => b.as_name().map(|s| (s.to_string(), n.clone())),
+                    _ => None,
+                };
+                match (side(lhs), side(rhs)) {
+                    (Some((l, a)), Some((_, b))) if l == "$left" => out.push((a, b)),
+                    (Some((_, a)), Some((_, b))) => out.push((b, a)),
+                    _ => return err("join keys read `on col` or `on $left.a == $right.b`"),
+                }
+            }
+            _ => return err("join keys read `on col` or `on $left.a == $right.b`"),
+        }
+    }
+    Ok(out)
+}
+
+fn join(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    let kind = op
+        .param("kind")
+        .and_then(Expr::as_name)
+        .unwrap_or("innerunique")
+        .to_string();
+    join_kind(op, t, env, &kind, false)
+}
+
+fn join_kind(op: &Operator, left: Table, env: &Env, kind: &str, lookup: bool) -> Result<Table> {
+    let right = eval_tabular(&op.items(None)[0].expr, env)?;
+    let keys = join_keys(op)?;
+    let li: Vec<usize> = keys
+        .iter()
+        .map(|(l, _)| {
+            left.index_of(l)
+                .ok_or_else(|| EngineError::Query(format!("join: unknown left column `{l}`")))
+        })
+        .collect::<Result<_>>()?;
+    let ri: Vec<usize> = keys
+        .iter()
+        .map(|(_, r)| {
+            right
+                .index_of(r)
+                .ok_or_else(|| EngineError::Query(format!("join: unknown right column `{r}`")))
+        })
+        .collect::<Result<_>>()?;
+    let key = |r: &Row, idx: &[usize]| -> Option<Vec<GroupKey>> {
+        let k: Vec<GroupKey> = idx
+            .iter()
+            .map(|&i| r.values[i].scalar().group_key())
+            .collect();
+        (!k.contains(&GroupKey::Null)).then_some(k)
+    };
+    let mut index: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
+    for (i, r) in right.rows.iter().enumerate() {
+        if let Some(k) = key(r, &ri) {
+            index.entry(k).or_default().push(i);
+        }
+    }
+    let mut left_rows = left.rows;
+    if kind == "innerunique" {
+        let mut seen = std::collections::HashSet::new();
+        left_rows.retain(|r| key(r, &li).is_none_or(|k| seen.insert(k)));
+    }
+    // Output columns: left, then right (renamed on conflict); lookup drops right keys.
+    let mut columns = left.columns.clone();
+    let right_keep: Vec<usize> = (0..right.columns.len())
+        .filter(|i| !(lookup && ri.contains(i)))
+        .collect();
+    for &i in &right_keep {
+        let c = &right.columns[i];
+        columns.push(Column {
+            name: unique_name(&c.name, &columns),
+            ty: c.ty,
+        });
+    }
+    let nulls_right = |_: ()| {
+        right_keep
+            .iter()
+            .map(|&i| Value::null_of(right.columns[i].ty))
+            .collect::<Vec<_>>()
+    };
+    let mut rows = Vec::new();
+    let mut right_used = vec![false; right.rows.len()];
+    for l in &left_rows {
+        let matches = key(l, &li)
+            .and_then(|k| index.get(&k))
+            .cloned()
+            .unwrap_or_default();
+        match kind {
+            "leftsemi" => {
+                if !matches.is_empty() {
+                    rows.push(l.clone());
+                }
+                continue;
+            }
+            "leftanti" | "anti" | "leftantisemi" => {
+                if matches.is_empty() {
+                    rows.push(l.clone());
+                }
+                continue;
+            }
+            _ => {}
+        }
+        for &m in &matches {
+            right_used[m] = true;
+            if matches!(kind, "rightsemi" | "rightanti" | "rightantisemi") {
+                continue;
+            }
+            let mut values = l.values.clone();
+            values.extend(right_keep.iter().map(|&i| right.rows[m].values[i].clone()));
+            rows.push(Row {
+                values,
+                provenance: l.provenance.clone(),
+            });
+        }
+        if matches.is_empty() && matches!(kind, "leftouter" | "fullouter") {
+            let mut values = l.values.clone();
+            values.extend(nulls_right(()));
+            rows.push(Row {
+                values,
+                provenance: l.provenance.clone(),
+            });
+        }
+    }
+    match kind {
+        "leftsemi" | "leftanti" | "anti" | "leftantisemi" => {
+            return Ok(Table {
+                columns: left.columns,
+                rows,
+            })
+        }
+        "rightsemi" | "rightanti" | "rightantisemi" => {
+            let want = kind == "rightsemi";
+            let rows = right
+                .rows
+                .iter()
+                .zip(&right_used)
+                .filter(|(_, u)| **u == want)
+                .map(|(r, _)| r.clone())
+                .collect();
+            return Ok(Table {
+                columns: right.columns,
+                rows,
+            });
+        }
+        "rightouter" | "fullouter" => {
+            for (m, used) in right_used.iter().enumerate() {
+                if !used {
+                    let mut values: Vec<Value> =
+                        left.columns.iter().map(|c| Value::null_of(c.ty)).collect();
+                    values.extend(right_keep.iter().map(|&i| right.rows[m].values[i].clone()));
+                    rows.push(Row {
+                        values,
+                        provenance: right.rows[m].provenance.clone(),
+                    });
+                }
+            }
+        }
+        "inner" | "innerunique" | "leftouter" => {}
+        other => return unsupported(format!("join kind `{other}`")),
+    }
+    Ok(Table { columns, rows })
+}
+
+fn union(op: &Operator, first: Option<Table>, env: &Env) -> Result<Table> {
+    let mut tables: Vec<Table> = first.into_iter().collect();
+    for it in op.items(None) {
+        match &it.expr {
+            Expr::Name {
+                name,
+                wildcard: true,
+                ..
+            } => {
+                for n in env
+                    .catalog
+                    .table_names()
+                    .into_iter()
+                    .filter(|n| n.starts_with(name.as_str()))
+                {
+                    tables.push(named_table(&n, env, None)?);
+                }
+            }
+            e => tables.push(eval_tabular(e, env)?),
+        }
+    }
+    let inner = op.param("kind").and_then(Expr::as_name) == Some("inner");
+    let mut columns: Vec<Column> = Vec::new();
+    for t in &tables {
+        for c in &t.columns {
+            if !columns.iter().any(|x| x.name == c.name) {
+                columns.push(c.clone());
+            }
+        }
+    }
+    if inner {
+        columns.retain(|c| tables.iter().all(|t| t.index_of(&c.name).is_some()));
+    }
+    let mut rows = Vec::new();
+    for t in tables {
+        let map: Vec<Option<usize>> = columns.iter().map(|c| t.index_of(&c.name)).collect();
+        for r in t.rows {
+            let values = map
+                .iter()
+                .zip(&columns)
+                .map(|(m, c)| {
+                    m.map_or(Value::null_of(c.ty), |i| {
+                        r.values[i].clone().convert_keep(c.ty)
+                    })
+                })
+                .collect();
+            rows.push(Row {
+                values,
+                provenance: r.provenance,
+            });
+        }
+    }
+    Ok(Table { columns, rows })
+}
+
+impl Value {
+    fn convert_keep(self, ty: Type) -> Value {
+        if ty == Type::Dynamic || self.is_null() {
+            self
+        } else {
+            self.convert(ty)
+        }
+    }
+}
+
+fn mv_expand(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    let items = op.items(None);
+    let limit = match op.items(Some("limit")).first() {
+        Some(it) => eval(
+            &it.expr,
+            &Scope {
+                columns: &[],
+                values: &[],
+                env,
+            },
+        )?
+        .as_i64()
+        .map(|n| n as usize),
+        None => None,
+    };
+    let Table { mut columns, rows } = t;
+    let mut targets = Vec::new();
+    for (i, it) in items.iter().enumerate() {
+        let name = it
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| auto_name(&it.expr, i));
+        let ty = it
+            .to_type
+            .as_deref()
+            .and_then(Type::parse)
+            .unwrap_or(Type::Dynamic);
+        let ci = match columns.iter().position(|c| c.name == name) {
+            Some(ci) => {
+                columns[ci].ty = ty;
+                ci
+            }
+            None => {
+                columns.push(Column { name, ty });
+                columns.len() - 1
+            }
+        };
+        targets.push((ci, ty));
+    }
+    let width = columns.len();
+    let mut out = Vec::new();
+    for r in rows {
+        let arrays: Vec<Vec<serde_json::Value>> = items
+            .iter()
+            .map(|it| {
+                let v = eval(
+                    &it.expr,
+                    &Scope {
+                        columns: &columns[..r.values.len()],
+                        values: &r.values,
+                        env,
+                    },
+                )?;
+                Ok(match v {
+                    Value::Dynamic(j) => match j.as_ref() {
+                        serde_json::Value::Array(a) => a.clone(),
+                        serde_json::Value::Object(o) => {
+                            o.iter().map(|(k, v)| serde_json::json!({ k: v })).collect()
+                        }
+                        serde_json::Value::Null => vec![],
+                        other => vec![other.clone()],
+                    },
+                    Value::Null => vec![],
+                    other => vec![other.to_json()],
+                })
+            })
+            .collect::<Result<_>>()?;
+        let n = arrays.iter().map(Vec::len).max().unwrap_or(0);
+        let n = limit.map_or(n, |l| n.min(l));
+        for k in 0..n {
+            let mut values = r.values.clone();
+            values.resize(width, Value::Null);
+            for ((ci, ty), arr) in targets.iter().zip(&arrays) {
+                let v = arr.get(k).map_or(Value::Null, Value::from_json);
+                values[*ci] = if *ty == Type::Dynamic {
+                    v
+                } else {
+                    v.scalar().convert(*ty)
+                };
+            }
+            out.push(Row {
+                values,
+                provenance: r.provenance.clone(),
+            });
+        }
+    }
+    Ok(Table { columns, rows: out })
+}
+
+fn parse_op(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    if op.param("kind").is_some() {
+        return unsupported(format!("{} kind=...", op.name));
+    }
+    let source = &op.items(None)[0].expr;
+    let pattern = op.items(Some("with"));
+    let Table { mut columns, rows } = t;
+    let base = columns.len();
+    let mut caps: Vec<(usize, Type)> = Vec::new();
+    for it in pattern {
+        let (name, ty) = match &it.expr {
+            Expr::Name { name, .. } => (name.clone(), Type::String),
+            Expr::Typed { name, ty, .. } => (name.clone(), Type::parse(ty).unwrap_or(Type::String)),
+            _ => continue,
+        };
+        let ci = match columns.iter().position(|c| c.name == name) {
+            Some(ci) => ci,
+            None => {
+                columns.push(Column { name, ty });
+                columns.len() - 1
+            }
+        };
+        caps.push((ci, ty));
+    }
+    let mut out = Vec::new();
+    for r in rows {
+        let text = eval(
+            source,
+            &Scope {
+                columns: &columns[..base],
+                values: &r.values,
+                env,
+            },
+        )?
+        .to_kusto_string();
+        let got = match_pattern(&text, pattern, env)?;
+        if got.is_none() && op.name == "parse-where" {
+            continue;
+        }
+        let mut values = r.values.clone();
+        values.resize(columns.len(), Value::Null);
+        for (k, (ci, ty)) in caps.iter().enumerate() {
+            values[*ci] = match &got {
+                Some(g) => Value::str(&g[k]).convert(*ty),
+                None => Value::null_of(*ty),
+            };
+        }
+        if got.is_some()
+            && caps
+                .iter()
+                .zip(got.iter().flatten())
+                .any(|((_, ty), s)| *ty != Type::String && Value::str(s).convert(*ty).is_null())
+            && op.name == "parse-where"
+        {
+            continue;
+        }
+        out.push(Row {
+            values,
+            provenance: r.provenance,
+        });
+    }
+    Ok(Table { columns, rows: out })
+}
+
+/// Matches a simple-mode parse pattern; the captured texts, or `None` when it fails.
+fn match_pattern(text: &str, pattern: &[Item], env: &Env) -> Result<Option<Vec<String>>> {
+    let mut pos = 0;
+    let mut caps = Vec::new();
+    let mut pending: Option<bool> = None; // Some(true): a capture waits for its end
+    for it in pattern {
+        match &it.expr {
+            Expr::Literal(..) => {
+                let lit = eval(
+                    &it.expr,
+                    &Scope {
+                        columns: &[],
+                        values: &[],
+                        env,
+                    },
+                )?
+                .to_kusto_string();
+                let Some(off) = text[pos..].find(&lit) else {
+                    return Ok(None);
+                };
+                if let Some(is_cap) = pending.take() {
+                    if is_cap {
+                        caps.push(text[pos..pos + off].to_string());
+                    }
+                } else if off != 0 {
+                    return Ok(None);
+                }
+                pos += off + lit.len();
+            }
+            Expr::Star(_) => pending = Some(false),
+            _ => {
+                if pending == Some(true) {
+                    caps.push(String::new());
+                }
+                pending = Some(true);
+            }
+        }
+    }
+    if pending == Some(true) {
+        caps.push(text[pos..].to_string());
+    }
+    Ok(Some(caps))
+}

@@ -1,0 +1,386 @@
+//! Sources: files bound to a table. JSON lines, JSON arrays (Log Analytics export) and CSV
+//! with a header (portal exports' ` [UTC]` header suffix removed), each optionally gzip'd.
+//! Every row keeps its file and line. Malformed rows are counted, and the first few
+//! reported, never silently skipped.
+
+use crate::catalog::schema_of;
+use crate::error::{EngineError, Result};
+use crate::table::{Column, Provenance, Row, Table};
+use crate::time::parse_datetime;
+use crate::value::{Type, Value};
+use serde_json::Value as Json;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A file bound to a table; `display` is the path as the user gave it.
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub path: PathBuf,
+    pub display: String,
+    pub strict: bool,
+}
+
+/// What reading one source gave.
+#[derive(Clone, Debug, Default)]
+pub struct SourceStats {
+    pub file: String,
+    pub table: String,
+    pub bytes: u64,
+    pub rows: u64,
+    pub malformed: u64,
+    /// The first few malformed rows: `file:line: why`.
+    pub problems: Vec<String>,
+}
+
+impl Source {
+    pub fn new(path: PathBuf, display: String) -> Source {
+        Source {
+            path,
+            display,
+            strict: false,
+        }
+    }
+
+    fn open(&self) -> Result<Box<dyn BufRead>> {
+        let f = std::fs::File::open(&self.path).map_err(|source| EngineError::Io {
+            file: self.display.clone(),
+            source,
+        })?;
+        let name = self.path.to_string_lossy().to_ascii_lowercase();
+        Ok(if name.ends_with(".gz") {
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::read::MultiGzDecoder::new(f),
+            ))
+        } else {
+            Box::new(BufReader::with_capacity(1 << 20, f))
+        })
+    }
+
+    fn format(&self) -> &'static str {
+        let name = self.path.to_string_lossy().to_ascii_lowercase();
+        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        if name.ends_with(".csv") {
+            "csv"
+        } else if name.ends_with(".json") {
+            "json"
+        } else {
+            "jsonl"
+        }
+    }
+
+    /// Reads the file into a table of `table`'s schema, keeping rows `keep` accepts.
+    pub fn read(
+        &self,
+        table: &str,
+        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+    ) -> Result<(Table, SourceStats)> {
+        let mut stats = SourceStats {
+            file: self.display.clone(),
+            table: table.to_string(),
+            ..Default::default()
+        };
+        stats.bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
+        let file: Arc<str> = Arc::from(self.display.as_str());
+        let mut t = match self.format() {
+            "csv" => self.read_csv(table, &file, keep, &mut stats)?,
+            "json" => self.read_json_array(table, &file, keep, &mut stats)?,
+            _ => self.read_jsonl(table, &file, keep, &mut stats)?,
+        };
+        t.columns.shrink_to_fit();
+        Ok((t, stats))
+    }
+
+    fn malformed(&self, stats: &mut SourceStats, line: u64, why: String) -> Result<()> {
+        if self.strict {
+            return Err(EngineError::Input {
+                file: self.display.clone(),
+                line,
+                why,
+            });
+        }
+        stats.malformed += 1;
+        if stats.problems.len() < 5 {
+            stats
+                .problems
+                .push(format!("{}:{line}: {why}", self.display));
+        }
+        Ok(())
+    }
+
+    fn read_jsonl(
+        &self,
+        table: &str,
+        file: &Arc<str>,
+        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        stats: &mut SourceStats,
+    ) -> Result<Table> {
+        let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
+        let mut rows = Vec::new();
+        let mut reader = self.open()?;
+        let mut line = String::new();
+        let mut n = 0u64;
+        loop {
+            line.clear();
+            let read = reader
+                .read_line(&mut line)
+                .map_err(|source| EngineError::Io {
+                    file: self.display.clone(),
+                    source,
+                })?;
+            if read == 0 {
+                break;
+            }
+            n += 1;
+            let text = line.trim();
+            if text.is_empty() {
+                continue;
+            }
+            match serde_json::from_str::<Json>(text) {
+                Ok(Json::Object(obj)) => {
+                    stats.rows += 1;
+                    let row = object_row(&obj, &mut columns, file, n);
+                    if keep(&columns, &row)? {
+                        rows.push(row);
+                    }
+                }
+                Ok(_) => self.malformed(stats, n, "expected a JSON object".into())?,
+                Err(e) => self.malformed(
+                    stats,
+                    n,
+                    format!(
+                        "invalid JSON: {}",
+                        e.to_string().split(" at line").next().unwrap_or("")
+                    ),
+                )?,
+            }
+        }
+        Ok(Table { columns, rows })
+    }
+
+    fn read_json_array(
+        &self,
+        table: &str,
+        file: &Arc<str>,
+        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        stats: &mut SourceStats,
+    ) -> Result<Table> {
+        let mut text = String::new();
+        self.open()?
+            .read_to_string(&mut text)
+            .map_err(|source| EngineError::Io {
+                file: self.display.clone(),
+                source,
+            })?;
+        let json: Json = serde_json::from_str(&text).map_err(|e| EngineError::Input {
+            file: self.display.clone(),
+            line: e.line() as u64,
+            why: format!("invalid JSON: {e}"),
+        })?;
+        let items = match json {
+            Json::Array(a) => a,
+            Json::Object(mut o) => match o.remove("value").or_else(|| o.remove("rows")) {
+                Some(Json::Array(a)) => a,
+                _ => vec![Json::Object(o)],
+            },
+            _ => {
+                return Err(EngineError::Input {
+                    file: self.display.clone(),
+                    line: 1,
+                    why: "expected a JSON array of objects".into(),
+                })
+            }
+        };
+        let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
+        let mut rows = Vec::new();
+        for (i, item) in items.into_iter().enumerate() {
+            match item {
+                Json::Object(obj) => {
+                    stats.rows += 1;
+                    let row = object_row(&obj, &mut columns, file, i as u64);
+                    if keep(&columns, &row)? {
+                        rows.push(row);
+                    }
+                }
+                _ => self.malformed(stats, i as u64, "expected a JSON object".into())?,
+            }
+        }
+        Ok(Table { columns, rows })
+    }
+
+    fn read_csv(
+        &self,
+        table: &str,
+        file: &Arc<str>,
+        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        stats: &mut SourceStats,
+    ) -> Result<Table> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(self.open()?);
+        let header: Vec<String> = rdr
+            .headers()
+            .map_err(|e| EngineError::Input {
+                file: self.display.clone(),
+                line: 1,
+                why: format!("invalid CSV header: {e}"),
+            })?
+            .iter()
+            .map(|h| {
+                h.trim()
+                    .trim_end_matches(" [UTC]")
+                    .trim_start_matches('\u{feff}')
+                    .to_string()
+            })
+            .collect();
+        let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
+        let map: Vec<usize> = header
+            .iter()
+            .map(|h| match columns.iter().position(|c| &c.name == h) {
+                Some(i) => i,
+                None => {
+                    columns.push(Column {
+                        name: h.clone(),
+                        ty: Type::String,
+                    });
+                    columns.len() - 1
+                }
+            })
+            .collect();
+        let width = columns.len();
+        let mut rows = Vec::new();
+        let mut record = csv::StringRecord::new();
+        loop {
+            match rdr.read_record(&mut record) {
+                Ok(false) => break,
+                Ok(true) => {}
+                Err(e) => {
+                    let line = e.position().map_or(0, |p| p.line());
+                    self.malformed(stats, line, format!("invalid CSV: {e}"))?;
+                    continue;
+                }
+            }
+            let line = record.position().map_or(0, |p| p.line());
+            if record.len() != header.len() {
+                self.malformed(
+                    stats,
+                    line,
+                    format!("expected {} fields, found {}", header.len(), record.len()),
+                )?;
+                continue;
+            }
+            stats.rows += 1;
+            let mut values = vec![Value::Null; width];
+            for (i, field) in record.iter().enumerate() {
+                let ci = map[i];
+                values[ci] = text_value(field, columns[ci].ty);
+            }
+            for (ci, c) in columns.iter().enumerate() {
+                if c.ty == Type::String && values[ci].is_null() {
+                    values[ci] = Value::str("");
+                }
+            }
+            let row = Row {
+                values,
+                provenance: Some(Arc::new(Provenance {
+                    file: file.clone(),
+                    line,
+                })),
+            };
+            if keep(&columns, &row)? {
+                rows.push(row);
+            }
+        }
+        Ok(Table { columns, rows })
+    }
+}
+
+/// A CSV cell as a value of its column's type; empty cells are null (strings: `""`).
+fn text_value(s: &str, ty: Type) -> Value {
+    if s.is_empty() {
+        return Value::null_of(ty);
+    }
+    match ty {
+        Type::String => Value::str(s),
+        Type::DateTime => parse_datetime(
+            s,
+            Some(
+                s.split('/')
+                    .next()
+                    .and_then(|d| d.parse::<u32>().ok())
+                    .is_some_and(|d| d > 12)
+                    || s.contains(", "),
+            ),
+        )
+        .map_or(Value::Null, Value::DateTime),
+        Type::Dynamic => serde_json::from_str::<Json>(s).map_or_else(
+            |_| Value::from_json(&Json::String(s.into())),
+            |j| Value::from_json(&j),
+        ),
+        other => Value::str(s).convert(other),
+    }
+}
+
+/// A JSON object as a row of `columns`, adding columns the schema does not have.
+fn object_row(
+    obj: &serde_json::Map<String, Json>,
+    columns: &mut Vec<Column>,
+    file: &Arc<str>,
+    line: u64,
+) -> Row {
+    let mut values = vec![Value::Null; columns.len()];
+    for (k, v) in obj {
+        let ci = match columns.iter().position(|c| &c.name == k) {
+            Some(i) => i,
+            None => {
+                columns.push(Column {
+                    name: k.clone(),
+                    ty: json_type(v),
+                });
+                values.push(Value::Null);
+                columns.len() - 1
+            }
+        };
+        values[ci] = json_value(v, columns[ci].ty);
+    }
+    for (ci, c) in columns.iter().enumerate() {
+        if c.ty == Type::String && values[ci].is_null() {
+            values[ci] = Value::str("");
+        }
+    }
+    Row {
+        values,
+        provenance: Some(Arc::new(Provenance {
+            file: file.clone(),
+            line,
+        })),
+    }
+}
+
+fn json_type(v: &Json) -> Type {
+    match v {
+        Json::Bool(_) => Type::Bool,
+        Json::Number(n) if n.is_i64() => Type::Long,
+        Json::Number(_) => Type::Real,
+        Json::String(_) | Json::Null => Type::String,
+        _ => Type::Dynamic,
+    }
+}
+
+fn json_value(v: &Json, ty: Type) -> Value {
+    match (v, ty) {
+        (Json::Null, t) => Value::null_of(t),
+        (_, Type::Dynamic) => match v {
+            Json::String(s) => serde_json::from_str::<Json>(s)
+                .map_or_else(|_| Value::from_json(v), |j| Value::from_json(&j)),
+            _ => Value::from_json(v),
+        },
+        (Json::String(s), Type::String) => Value::str(s),
+        (Json::String(s), Type::DateTime) => {
+            parse_datetime(s, None).map_or(Value::Null, Value::DateTime)
+        }
+        (Json::String(s), t) => Value::str(s).convert(t),
+        (other, t) => Value::from_json(other).scalar().convert(t),
+    }
+}
