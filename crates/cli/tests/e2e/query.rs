@@ -35,14 +35,27 @@ fn run(q: &str) -> (Value, String) {
 }
 
 fn column(v: &Value, name: &str) -> Vec<Value> {
-    let i = v["columns"].as_array().unwrap().iter().position(|c| c["name"] == name).unwrap();
-    v["rows"].as_array().unwrap().iter().map(|r| r[i].clone()).collect()
+    let i = v["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|c| c["name"] == name)
+        .unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[i].clone())
+        .collect()
 }
 
 #[test]
 fn dns_hunt_matches_terms_not_substrings() {
     let (v, err) = run(DNS);
-    assert_eq!(column(&v, "Name"), vec!["tiqwtkmma.com", "BERONIW.COM", "cdn.beroniw.com"]);
+    assert_eq!(
+        column(&v, "Name"),
+        vec!["tiqwtkmma.com", "BERONIW.COM", "cdn.beroniw.com"]
+    );
     assert_eq!(v["columns"][0]["type"], "datetime");
     assert!(err.contains("DnsEvents.jsonl:6: invalid JSON"), "{err}");
     assert!(err.contains("1 malformed rows skipped"), "{err}");
@@ -51,26 +64,52 @@ fn dns_hunt_matches_terms_not_substrings() {
 #[test]
 fn url_hunt_matches_the_literal_url() {
     let (v, _) = run(URL);
-    assert_eq!(column(&v, "Url"), vec!["http://91.92.34.228/test22.txt", "https://beroniw.com/hwkOP5?x=1"]);
-    assert_eq!(column(&v, "IsClickedThrough"), vec![Value::Bool(false), Value::Bool(true)]);
+    assert_eq!(
+        column(&v, "Url"),
+        vec![
+            "http://91.92.34.228/test22.txt",
+            "https://beroniw.com/hwkOP5?x=1"
+        ]
+    );
+    assert_eq!(
+        column(&v, "IsClickedThrough"),
+        vec![Value::Bool(false), Value::Bool(true)]
+    );
 }
 
 #[test]
 fn ip_hunts_are_exact_over_csv_and_jsonl() {
     let (v, _) = run(CSL);
-    assert_eq!(column(&v, "Activity"), vec!["inbound from C2", "TLS to \"C2\""]);
-    assert_eq!(column(&v, "TimeGenerated")[0], "2026-06-20T09:12:00.0000000Z");
+    assert_eq!(
+        column(&v, "Activity"),
+        vec!["inbound from C2", "TLS to \"C2\""]
+    );
+    assert_eq!(
+        column(&v, "TimeGenerated")[0],
+        "2026-06-20T09:12:00.0000000Z"
+    );
     assert_eq!(column(&v, "DestinationPort")[1], 443);
     let (v, _) = run(DNE);
-    assert_eq!(column(&v, "InitiatingProcessFileName"), vec!["client32.exe"]);
+    assert_eq!(
+        column(&v, "InitiatingProcessFileName"),
+        vec!["client32.exe"]
+    );
 }
 
 #[test]
 fn queries_without_data_run_and_report_kusto_types() {
-    let (code, out, _) = iochunt(&["query", "print s = tostring(1d), b = true, n = 1 / 2, r = 1.0 / 4", "--format", "json"]);
+    let (code, out, _) = iochunt(&[
+        "query",
+        "print s = tostring(1d), b = true, n = 1 / 2, r = 1.0 / 4",
+        "--format",
+        "json",
+    ]);
     assert_eq!(code, 0);
     let v: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(v["rows"][0], serde_json::json!(["1.00:00:00", true, 0, 0.25]));
+    assert_eq!(
+        v["rows"][0],
+        serde_json::json!(["1.00:00:00", true, 0, 0.25])
+    );
     assert_eq!(v["columns"][2]["type"], "long");
 }
 
@@ -78,7 +117,10 @@ fn queries_without_data_run_and_report_kusto_types() {
 fn unknown_table_and_unsupported_function_are_clear_errors() {
     let (code, _, err) = iochunt(&["query", "DnsEvent | take 1", "--data", &fixture("logs")]);
     assert_eq!(code, 2);
-    assert!(err.contains("unknown table `DnsEvent`; did you mean `DnsEvents`?"), "{err}");
+    assert!(
+        err.contains("unknown table `DnsEvent`; did you mean `DnsEvents`?"),
+        "{err}"
+    );
     let (code, _, err) = iochunt(&["query", "print series_fft(1)"]);
     assert_eq!(code, 2);
     assert!(err.contains("unsupported: function series_fft()"), "{err}");
@@ -97,7 +139,14 @@ fn table_binding_and_csv_output() {
     let f = dir.join("dns.jsonl");
     std::fs::write(&f, "{\"Name\":\"=cmd|' /C calc'!A0\"}\n").unwrap();
     let spec = format!("DnsEvents={}", f.display());
-    let (code, out, _) = iochunt(&["query", "DnsEvents | project Name", "--table", &spec, "--format", "csv"]);
+    let (code, out, _) = iochunt(&[
+        "query",
+        "DnsEvents | project Name",
+        "--table",
+        &spec,
+        "--format",
+        "csv",
+    ]);
     assert_eq!(code, 0);
     assert_eq!(out, "Name\n'=cmd|' /C calc'!A0\n");
 }
