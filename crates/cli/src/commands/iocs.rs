@@ -17,7 +17,7 @@ pub fn run(args: IocsArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
             i.value.clone()
         }
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         IocFormat::Json => {
             let all: Vec<Value> = set.iter().map(to_json).collect();

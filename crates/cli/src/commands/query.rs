@@ -40,7 +40,7 @@ pub fn run(args: QueryArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         QueryFormat::Json => writeln!(out, "{}", to_json(&table))?,
         QueryFormat::Jsonl => {
