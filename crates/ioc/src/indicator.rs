@@ -67,7 +67,7 @@ impl fmt::Display for Kind {
 }
 
 /// A malware family as a feed names it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Malware {
     /// The printable name, e.g. `NetSupportManager RAT`.
     pub name: String,
@@ -105,7 +105,8 @@ impl Malware {
 /// formats without meaningful lines (JSON objects).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Origin {
-    pub file: String,
+    /// Shared by every entry of one feed, so a large feed does not copy its path per entry.
+    pub file: std::sync::Arc<str>,
     pub line: usize,
 }
 
@@ -122,7 +123,7 @@ pub struct Indicator {
     pub value: String,
     pub kind: Kind,
     pub threat_type: Option<String>,
-    pub malware: Vec<Malware>,
+    pub malware: Vec<std::sync::Arc<Malware>>,
     /// 0 to 100.
     pub confidence: Option<u8>,
     pub first_seen: Option<Timestamp>,

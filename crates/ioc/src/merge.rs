@@ -2,12 +2,19 @@
 
 use crate::{Indicator, Kind};
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 
 /// Indicators keyed by kind and normalised value, in order of first appearance.
+///
+/// The index maps a hash of (kind, value) to the newest item with that hash, and `chain`
+/// links each item to the previous one with the same hash: no key is copied, which matters
+/// for feeds of millions of indicators.
 #[derive(Debug, Default, Clone)]
 pub struct IndicatorSet {
     items: Vec<Indicator>,
-    index: HashMap<(Kind, String), usize>,
+    index: HashMap<u64, usize>,
+    chain: Vec<Option<usize>>,
+    hasher: RandomState,
 }
 
 impl IndicatorSet {
@@ -19,9 +26,10 @@ impl IndicatorSet {
     /// confidence, the earliest first seen, the latest last seen, and every tag, source,
     /// family and flag of both. Fields only one side has are kept.
     pub fn add(&mut self, ind: Indicator) {
-        let key = (ind.kind, ind.value.clone());
-        let Some(&at) = self.index.get(&key) else {
-            self.index.insert(key, self.items.len());
+        let h = self.hasher.hash_one((ind.kind, ind.value.as_str()));
+        let Some(at) = self.find(h, ind.kind, &ind.value) else {
+            let prev = self.index.insert(h, self.items.len());
+            self.chain.push(prev);
             self.items.push(ind);
             return;
         };
@@ -55,6 +63,17 @@ impl IndicatorSet {
         extend_unique(&mut into.flags, ind.flags);
     }
 
+    fn find(&self, h: u64, kind: Kind, value: &str) -> Option<usize> {
+        let mut at = self.index.get(&h).copied();
+        while let Some(i) = at {
+            if self.items[i].kind == kind && self.items[i].value == value {
+                return Some(i);
+            }
+            at = self.chain[i];
+        }
+        None
+    }
+
     pub fn extend(&mut self, inds: impl IntoIterator<Item = Indicator>) {
         for i in inds {
             self.add(i);
@@ -64,20 +83,21 @@ impl IndicatorSet {
     /// Keeps the indicators `keep` accepts; returns how many were removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&Indicator) -> bool) -> usize {
         let before = self.items.len();
-        self.items.retain(|i| keep(i));
-        self.index = self
-            .items
-            .iter()
-            .enumerate()
-            .map(|(n, i)| ((i.kind, i.value.clone()), n))
+        let kept: Vec<Indicator> = std::mem::take(&mut self.items)
+            .into_iter()
+            .filter(|i| keep(i))
             .collect();
+        self.index.clear();
+        self.chain.clear();
+        for i in kept {
+            self.add(i);
+        }
         before - self.items.len()
     }
 
     pub fn get(&self, kind: Kind, value: &str) -> Option<&Indicator> {
-        self.index
-            .get(&(kind, value.to_string()))
-            .map(|&i| &self.items[i])
+        let h = self.hasher.hash_one((kind, value));
+        self.find(h, kind, value).map(|i| &self.items[i])
     }
 
     pub fn iter(&self) -> std::slice::Iter<'_, Indicator> {
@@ -160,13 +180,13 @@ mod tests {
         a.first_seen = Timestamp::parse("2026-01-02");
         a.last_seen = Timestamp::parse("2026-01-05");
         a.tags = vec!["x".into()];
-        a.malware = vec![Malware::named("Alpha")];
+        a.malware = vec![Malware::named("Alpha").into()];
         let mut b = ind("evil.com", 9);
         b.confidence = Some(100);
         b.first_seen = Timestamp::parse("2026-01-01");
         b.last_seen = Timestamp::parse("2026-01-03");
         b.tags = vec!["x".into(), "y".into()];
-        b.malware = vec![Malware::named("Beta")];
+        b.malware = vec![Malware::named("Beta").into()];
         let mut set = IndicatorSet::new();
         set.add(ind("first.com", 0));
         set.add(a);

@@ -3,7 +3,6 @@
 use crate::args::{IocFormat, IocsArgs, Verbosity};
 use crate::output::{csv_cell, text_table};
 use ioc::{defang, Indicator};
-use serde_json::{json, Value};
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -20,12 +19,14 @@ pub fn run(args: IocsArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     match args.format {
         IocFormat::Json => {
-            let all: Vec<Value> = set.iter().map(to_json).collect();
-            writeln!(out, "{}", serde_json::to_string_pretty(&all)?)?;
+            let all: Vec<IndicatorJson> = set.iter().map(to_json).collect();
+            serde_json::to_writer_pretty(&mut out, &all)?;
+            writeln!(out)?;
         }
         IocFormat::Jsonl => {
             for i in set {
-                writeln!(out, "{}", to_json(i))?;
+                serde_json::to_writer(&mut out, &to_json(i))?;
+                writeln!(out)?;
             }
         }
         IocFormat::Md => write!(out, "{}", hunt::report::ioc_summary(set, args.defang))?,
@@ -87,17 +88,44 @@ pub fn run(args: IocsArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
 }
 
 /// The documented JSON shape of one indicator.
-fn to_json(i: &Indicator) -> Value {
-    json!({
-        "value": i.value,
-        "kind": i.kind.name(),
-        "threat_type": i.threat_type,
-        "malware": i.malware_names(),
-        "confidence": i.confidence,
-        "first_seen": i.first_seen.map(|t| t.iso()),
-        "last_seen": i.last_seen.map(|t| t.iso()),
-        "tags": i.tags,
-        "sources": i.sources.iter().map(|s| json!({"file": s.file, "line": s.line})).collect::<Vec<_>>(),
-        "flags": i.flags,
-    })
+#[derive(serde::Serialize)]
+struct IndicatorJson<'a> {
+    value: &'a str,
+    kind: &'static str,
+    threat_type: Option<&'a str>,
+    malware: Vec<&'a str>,
+    confidence: Option<u8>,
+    first_seen: Option<String>,
+    last_seen: Option<String>,
+    tags: &'a [String],
+    sources: Vec<SourceJson<'a>>,
+    flags: &'a [String],
+}
+
+#[derive(serde::Serialize)]
+struct SourceJson<'a> {
+    file: &'a str,
+    line: usize,
+}
+
+fn to_json(i: &Indicator) -> IndicatorJson<'_> {
+    IndicatorJson {
+        value: &i.value,
+        kind: i.kind.name(),
+        threat_type: i.threat_type.as_deref(),
+        malware: i.malware_names(),
+        confidence: i.confidence,
+        first_seen: i.first_seen.map(|t| t.iso()),
+        last_seen: i.last_seen.map(|t| t.iso()),
+        tags: &i.tags,
+        sources: i
+            .sources
+            .iter()
+            .map(|s| SourceJson {
+                file: &s.file,
+                line: s.line,
+            })
+            .collect(),
+        flags: &i.flags,
+    }
 }

@@ -10,8 +10,10 @@ mod text;
 mod threatfox;
 
 use crate::{normalize, parse_declared_kind, Indicator, Malware, Origin, Rejection, Timestamp};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::Arc;
 
 pub(crate) use locate::LineLocator;
 
@@ -98,6 +100,10 @@ pub struct FeedRead {
     pub format: FeedFormat,
     pub indicators: Vec<Indicator>,
     pub rejections: Vec<Rejection>,
+    /// The feed's path, shared by the origins of its entries.
+    file: Option<Arc<str>>,
+    /// Families seen so far, so each is held once however many entries name it.
+    families: HashMap<Malware, Arc<Malware>>,
 }
 
 /// One entry of a feed before validation.
@@ -123,15 +129,26 @@ impl FeedRead {
             format,
             indicators: Vec::new(),
             rejections: Vec::new(),
+            file: None,
+            families: HashMap::new(),
+        }
+    }
+
+    fn file(&mut self, path: &str) -> Arc<str> {
+        match &self.file {
+            Some(f) if f.as_ref() == path => f.clone(),
+            _ => {
+                let f: Arc<str> = Arc::from(path);
+                self.file = Some(f.clone());
+                f
+            }
         }
     }
 
     pub(crate) fn reject(&mut self, path: &str, line: usize, raw: &str, reason: impl Into<String>) {
+        let file = self.file(path);
         self.rejections.push(Rejection {
-            origin: Origin {
-                file: path.to_string(),
-                line,
-            },
+            origin: Origin { file, line },
             raw: raw.to_string(),
             reason: reason.into(),
         });
@@ -139,14 +156,28 @@ impl FeedRead {
 
     /// Validates an entry and records it as an indicator or a rejection.
     pub(crate) fn push(&mut self, path: &str, e: Entry) {
-        match build(path, &e) {
-            Ok(ind) => self.indicators.push(ind),
+        let file = self.file(path);
+        match build(file, &e) {
+            Ok(mut ind) => {
+                ind.malware = e
+                    .malware
+                    .into_iter()
+                    .filter(|m| !m.name.is_empty())
+                    .map(|m| {
+                        self.families
+                            .entry(m.clone())
+                            .or_insert_with(|| Arc::new(m))
+                            .clone()
+                    })
+                    .collect();
+                self.indicators.push(ind)
+            }
             Err(reason) => self.reject(path, e.line, &e.raw, reason),
         }
     }
 }
 
-fn build(path: &str, e: &Entry) -> Result<Indicator, String> {
+fn build(file: Arc<str>, e: &Entry) -> Result<Indicator, String> {
     let declared = match e
         .declared
         .as_deref()
@@ -157,18 +188,9 @@ fn build(path: &str, e: &Entry) -> Result<Indicator, String> {
         None => None,
     };
     let (value, kind) = normalize(&e.raw, declared)?;
-    let origin = Origin {
-        file: path.to_string(),
-        line: e.line,
-    };
+    let origin = Origin { file, line: e.line };
     let mut ind = Indicator::new(value, kind, origin);
     ind.threat_type = e.threat_type.clone().filter(|t| !t.is_empty());
-    ind.malware = e
-        .malware
-        .iter()
-        .filter(|m| !m.name.is_empty())
-        .cloned()
-        .collect();
     ind.confidence = match e
         .confidence
         .as_deref()
@@ -229,6 +251,10 @@ pub fn read_feed_bytes(
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let trimmed = text.trim_start();
     let format = match format {
+        Some(FeedFormat::ThreatFoxExport) => return threatfox::read_export_stream(text, name),
+        None if threatfox::looks_like_export(text) => {
+            return threatfox::read_export_stream(text, name)
+        }
         Some(f) => f,
         None if trimmed.starts_with('{')
             || trimmed.starts_with('[') && looks_like_json(trimmed) =>

@@ -4,7 +4,10 @@
 
 use super::{str_field, tags_field, Entry, FeedError, FeedFormat, FeedRead, LineLocator};
 use crate::Malware;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
 use serde_json::Value;
+use std::borrow::Cow;
 
 fn malware(printable: Option<String>, id: Option<String>, alias: Option<String>) -> Vec<Malware> {
     let name = printable.or_else(|| id.clone()).unwrap_or_default();
@@ -58,6 +61,131 @@ pub(crate) fn read_export(
         );
     }
     Ok(out)
+}
+
+/// One record of the JSON export, borrowed from the text where it can be.
+#[derive(Deserialize)]
+struct ExportRecord<'a> {
+    #[serde(borrow)]
+    ioc_value: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    ioc_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    threat_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    malware: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    malware_alias: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    malware_printable: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    first_seen_utc: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    last_seen_utc: Option<Cow<'a, str>>,
+    confidence_level: Option<Value>,
+    #[serde(borrow)]
+    reference: Option<Cow<'a, str>>,
+    tags: Option<Value>,
+    #[serde(borrow)]
+    reporter: Option<Cow<'a, str>>,
+}
+
+/// The JSON export read as a stream of records: no document tree is built, so a large
+/// export costs about its own size in memory.
+pub(crate) fn read_export_stream(text: &str, path: &str) -> Result<FeedRead, FeedError> {
+    struct Records<'p, 't> {
+        path: &'p str,
+        locate: LineLocator<'t>,
+        out: FeedRead,
+    }
+    impl<'de, 't> Visitor<'de> for Records<'_, 't> {
+        type Value = FeedRead;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a ThreatFox export object")
+        }
+        fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<FeedRead, A::Error> {
+            while let Some((_id, records)) =
+                map.next_entry::<Cow<'de, str>, Vec<ExportRecord<'de>>>()?
+            {
+                for r in records {
+                    let raw = r.ioc_value.as_deref().unwrap_or("").to_string();
+                    let line = self.locate.line_of(&raw);
+                    let s = |c: Option<Cow<str>>| c.map(Cow::into_owned);
+                    let confidence = r.confidence_level.as_ref().and_then(|c| match c {
+                        Value::Number(n) => Some(n.to_string()),
+                        Value::String(s) => Some(s.clone()),
+                        _ => None,
+                    });
+                    let tags = match &r.tags {
+                        Some(Value::String(t)) => {
+                            t.split(',').map(|x| x.trim().to_string()).collect()
+                        }
+                        Some(Value::Array(a)) => a
+                            .iter()
+                            .filter_map(|x| x.as_str().map(str::to_string))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
+                    self.out.push(
+                        self.path,
+                        Entry {
+                            raw,
+                            line,
+                            declared: s(r.ioc_type),
+                            threat_type: s(r.threat_type),
+                            malware: malware(
+                                s(r.malware_printable),
+                                s(r.malware),
+                                s(r.malware_alias),
+                            ),
+                            confidence,
+                            first_seen: s(r.first_seen_utc),
+                            last_seen: s(r.last_seen_utc),
+                            reference: s(r.reference),
+                            tags,
+                            reporter: s(r.reporter),
+                        },
+                    );
+                }
+            }
+            Ok(self.out)
+        }
+    }
+    let visitor = Records {
+        path,
+        locate: LineLocator::new(text),
+        out: FeedRead::new(FeedFormat::ThreatFoxExport),
+    };
+    let mut de = serde_json::Deserializer::from_str(text);
+    let out = de
+        .deserialize_map(visitor)
+        .and_then(|o| de.end().map(|_| o));
+    out.map_err(|e| FeedError::Json {
+        path: path.to_string(),
+        line: e.line(),
+        column: e.column(),
+        why: e
+            .to_string()
+            .split(" at line")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    })
+}
+
+/// True when the text starts like a ThreatFox export: `{ "<digits>": [`.
+pub(crate) fn looks_like_export(text: &str) -> bool {
+    let t = text.trim_start().strip_prefix('{').map(str::trim_start);
+    let Some(t) = t.and_then(|t| t.strip_prefix('"')) else {
+        return false;
+    };
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0
+        && t[digits..].strip_prefix('"').is_some_and(|r| {
+            r.trim_start()
+                .strip_prefix(':')
+                .is_some_and(|r| r.trim_start().starts_with('['))
+        })
 }
 
 /// The API response of `POST /api/v1/`.
