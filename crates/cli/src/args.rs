@@ -36,6 +36,8 @@ pub struct Verbosity {
 pub enum Command {
     /// Read indicator feeds, refang and validate them, and print the merged set
     Iocs(IocsArgs),
+    /// Write the hunting content for a set of indicators: KQL hunts, Sentinel rules, report
+    Generate(GenerateArgs),
     /// Run a KQL query over exported logs (or over datatable/print/range alone)
     Query(QueryArgs),
     /// Check a KQL query's syntax and print it in iochunt's canonical layout
@@ -136,4 +138,22 @@ pub enum QueryFormat {
     Json,
     Jsonl,
     Csv,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Feed files
+    #[arg(required = true, value_name = "FEED")]
+    pub feeds: Vec<PathBuf>,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    /// Output folder (hunts/, rules/, report.md)
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// The source named in hunt comments (default: ThreatFox for ThreatFox feeds)
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Keep indicators flagged as likely false positives in hunts and rules
+    #[arg(long)]
+    pub include_flagged: bool,
 }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 /// A loaded, merged and filtered set, with what a report or hunt comment needs to know.
 pub struct Loaded {
     pub set: IndicatorSet,
+    /// The formats the feeds were in, in order of first appearance.
+    pub formats: Vec<FeedFormat>,
 }
 
 pub fn load(paths: &[PathBuf], args: &FeedArgs, v: Verbosity) -> anyhow::Result<Loaded> {
@@ -25,9 +27,13 @@ pub fn load(paths: &[PathBuf], args: &FeedArgs, v: Verbosity) -> anyhow::Result<
         None => None,
     };
     let mut set = IndicatorSet::new();
+    let mut formats = Vec::new();
     let (mut accepted, mut rejected) = (0usize, 0usize);
     for path in paths {
         let read = ioc::read_feed(path, forced)?;
+        if !formats.contains(&read.format) {
+            formats.push(read.format);
+        }
         if v.verbose > 0 {
             eprintln!("iochunt: {}: read as {}", path.display(), read.format);
         }
@@ -78,5 +84,26 @@ pub fn load(paths: &[PathBuf], args: &FeedArgs, v: Verbosity) -> anyhow::Result<
         }
         eprintln!("{line}");
     }
-    Ok(Loaded { set })
+    Ok(Loaded { set, formats })
+}
+
+impl Loaded {
+    /// The source a hunt's comment names: `--source`, else what the feeds' format implies
+    /// (ThreatFox, MISP, STIX), else "the feed".
+    pub fn source_name(&self, given: Option<&str>) -> String {
+        if let Some(s) = given {
+            return s.to_string();
+        }
+        let names: Vec<&str> = self
+            .formats
+            .iter()
+            .filter_map(|f| f.source_name())
+            .collect();
+        match names.first() {
+            Some(n) if names.iter().all(|x| x == n) && names.len() == self.formats.len() => {
+                n.to_string()
+            }
+            _ => "the feed".to_string(),
+        }
+    }
 }

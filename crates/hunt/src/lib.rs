@@ -1,4 +1,7 @@
 //! Hunt packs and what surrounds them: KQL hunts generated from indicators, exclusions,
 //! findings and the reports that present them.
 
+pub mod pack;
+pub mod profile;
 pub mod report;
+pub mod rules;

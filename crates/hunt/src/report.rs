@@ -76,6 +76,83 @@ pub fn md_cell(s: &str) -> String {
     out
 }
 
+/// The report in the reference's order: description, IOC Summary, hunts, the tables they
+/// need, indicators left out, and (when given) the false-positive scenarios.
+pub fn pack_report(
+    pack: &crate::pack::Pack,
+    set: &IndicatorSet,
+    source: &str,
+    scenarios: Option<&str>,
+) -> String {
+    let mut out = format!("# {} IOC hunt\n\n", pack.family);
+    let threats: Vec<String> = {
+        let mut t: Vec<String> = Vec::new();
+        for i in set {
+            if let Some(x) = &i.threat_type {
+                if !t.contains(x) {
+                    t.push(x.clone());
+                }
+            }
+        }
+        t
+    };
+    out.push_str(&format!(
+        "This pack hunts for {} activity with the {} indicators {} published ({}). A match \
+         means a host resolved, contacted or fetched known {} infrastructure, or ran one of \
+         its files: treat it as a possible compromise, confirm it, and contain the host.\n\n",
+        pack.family,
+        set.len(),
+        source,
+        if threats.is_empty() {
+            "no threat type given".to_string()
+        } else {
+            threats.join(", ")
+        },
+        pack.family,
+    ));
+    out.push_str("## IOC Summary\n\n");
+    out.push_str(&ioc_summary_line(set));
+    out.push_str("\n\n");
+    out.push_str(&ioc_table(set, true));
+    out.push_str("\n## Hunting queries\n\n");
+    for h in &pack.hunts {
+        out.push_str(&format!("### {}\n\n", h.title));
+        out.push_str(&format!("`hunts/{}.kql`, table `{}`.\n\n", h.name, h.table));
+        out.push_str("```kql\n");
+        out.push_str(&h.text());
+        out.push_str("\n```\n\n");
+    }
+    out.push_str("## Sentinel tables\n\n| Sentinel Table | Notes |\n|---|---|\n");
+    let mut tables: Vec<&str> = Vec::new();
+    for h in &pack.hunts {
+        if !tables.contains(&h.table) {
+            tables.push(h.table);
+        }
+    }
+    for t in tables {
+        let (_, name) = crate::pack::connector(t);
+        out.push_str(&format!("| {t} | Needs the {name} data connector |\n"));
+    }
+    if !pack.left_out.is_empty() {
+        out.push_str("\n## Indicators left out\n\n");
+        out.push_str("Flagged as likely false positives; `--include-flagged` keeps them.\n\n");
+        out.push_str("| Type | Value | Reason |\n|---|---|---|\n");
+        for (i, why) in &pack.left_out {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                i.kind,
+                md_cell(&defang(&i.value, i.kind)),
+                md_cell(why)
+            ));
+        }
+    }
+    if let Some(s) = scenarios {
+        out.push_str("\n## False-positive scenarios\n\n");
+        out.push_str(s);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,5 +11,5 @@ mod parser;
 
 pub use ast::*;
 pub use diag::Diagnostic;
-pub use format::format_query;
+pub use format::{format_query, string_literal};
 pub use parser::{parse, parse_expr};

@@ -4,6 +4,9 @@
 
 use std::path::Path;
 
+#[path = "../../../tools/kusto-oracle/oracle.rs"]
+mod oracle;
+
 fn corpus(rel: &str) -> Vec<serde_json::Value> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../../shared/data")
@@ -79,5 +82,38 @@ fn conformance_queries_kusto_accepts_parse_and_round_trip() {
         "{} failures; first:\n{}",
         failures.len(),
         failures[..failures.len().min(5)].join("\n\n")
+    );
+}
+
+#[test]
+fn kusto_accepts_the_formatted_text_of_both_corpora() {
+    let mut printed = Vec::new();
+    for case in corpus("kql-parse/sentinel-queries.jsonl") {
+        if case["valid"].as_bool().unwrap() {
+            printed.push(kql::format_query(
+                &kql::parse(case["kql"].as_str().unwrap()).unwrap(),
+            ));
+        }
+    }
+    for case in corpus("kql-conformance/cases.jsonl") {
+        if !case["error"].as_bool().unwrap() {
+            printed.push(kql::format_query(
+                &kql::parse(case["kql"].as_str().unwrap()).unwrap(),
+            ));
+        }
+    }
+    let Some(results) = oracle::kusto_syntax(&printed) else {
+        return;
+    };
+    let bad: Vec<String> = printed
+        .iter()
+        .zip(&results)
+        .filter_map(|(q, r)| r.as_ref().err().map(|e| format!("{e}\n{q}")))
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} formatted queries rejected by Kusto; first:\n{}",
+        bad.len(),
+        bad[0]
     );
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches to them.
 
 mod fmt;
+mod generate;
 mod iocs;
 mod query;
 
@@ -12,6 +13,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Iocs(a) => iocs::run(a, v),
         Command::Fmt(a) => fmt::run(a),
+        Command::Generate(a) => generate::run(a, v),
         Command::Query(a) => query::run(a, v),
     }
 }

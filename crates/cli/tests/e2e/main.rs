@@ -2,10 +2,14 @@
 //! for the whole suite keeps the build small.
 
 mod fmt;
+mod generate;
 mod intake;
 mod query;
 
 use std::path::{Path, PathBuf};
+
+#[path = "../../../../tools/kusto-oracle/oracle.rs"]
+pub mod oracle;
 use std::process::{Command, Output};
 
 /// Runs iochunt with `args`; returns (exit code, stdout, stderr).

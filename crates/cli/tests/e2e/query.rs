@@ -92,8 +92,9 @@ fn ip_hunts_are_exact_over_csv_and_jsonl() {
     let (v, _) = run(DNE);
     assert_eq!(
         column(&v, "InitiatingProcessFileName"),
-        vec!["client32.exe"]
+        vec!["client32.exe", "client32.exe"]
     );
+    assert_eq!(column(&v, "RemotePort"), vec![443, 80]);
 }
 
 #[test]
