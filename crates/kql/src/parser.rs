@@ -1300,9 +1300,6 @@ impl<'a> Parser<'a> {
         if self.at_op(",") {
             let mut items = vec![first];
             while self.eat_op(",") {
-                if self.at_op(")") {
-                    break;
-                }
                 items.push(self.pipeline()?);
             }
             self.expect_op(")")?;
@@ -1581,6 +1578,14 @@ line```"#,
         let errs = parse("T | wher x == 1 | projec y").unwrap_err();
         assert_eq!(errs.len(), 2, "{errs:?}");
         assert!(errs[0].message.contains("unknown query operator `wher`"));
+    }
+
+    /// Found by the fuzzer: `(A,)` was a one-element list that printed as `(A)`.
+    #[test]
+    fn trailing_comma_in_a_list_is_rejected_like_kusto_does() {
+        assert!(parse("print (A,)").is_err());
+        assert!(parse("T | where x in ('a', 'b',)").is_err());
+        assert!(parse("T | where x in ('a', 'b')").is_ok());
     }
 
     #[test]
