@@ -36,6 +36,9 @@ pub struct Verbosity {
 pub enum Command {
     /// Read indicator feeds, refang and validate them, and print the merged set
     Iocs(IocsArgs),
+    /// Hunt: run a pack's hunts over exported logs and report the findings (with no input,
+    /// runs on the bundled sample data)
+    Hunt(HuntArgs),
     /// Write the hunting content for a set of indicators: KQL hunts, Sentinel rules, report
     Generate(GenerateArgs),
     /// Run a KQL query over exported logs (or over datatable/print/range alone)
@@ -57,7 +60,7 @@ pub struct FeedArgs {
     /// Force a feed format instead of detecting it from the content
     #[arg(long, value_name = "FORMAT", value_parser = feed_format_names())]
     pub feed_format: Option<String>,
-    /// Make any rejected entry an error (exit 2)
+    /// Make any rejected feed entry, or malformed log row, an error (exit 2)
     #[arg(long)]
     pub strict: bool,
     /// Keep only indicators of this family (name, ThreatFox id or alias)
@@ -69,9 +72,6 @@ pub struct FeedArgs {
     /// Keep only indicators with at least this confidence (0-100)
     #[arg(long, value_name = "N")]
     pub min_confidence: Option<u8>,
-    /// Keep only indicators seen on or after this date (YYYY-MM-DD or a full timestamp)
-    #[arg(long, value_name = "DATE")]
-    pub since: Option<String>,
     /// Remove indicators flagged as likely false positives (private IPs, benign domains, ...)
     #[arg(long)]
     pub drop_flagged: bool,
@@ -88,6 +88,9 @@ pub struct IocsArgs {
     pub feeds: Vec<PathBuf>,
     #[command(flatten)]
     pub feed: FeedArgs,
+    /// Keep only indicators seen on or after this date (YYYY-MM-DD or a full timestamp)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = IocFormat::Table)]
     pub format: IocFormat,
@@ -115,9 +118,6 @@ pub struct DataArgs {
     /// Bind one file or folder to a table
     #[arg(long, value_name = "NAME=PATH")]
     pub table: Vec<String>,
-    /// Make malformed input rows an error instead of counting them
-    #[arg(long)]
-    pub strict: bool,
 }
 
 #[derive(Args, Debug)]
@@ -127,6 +127,9 @@ pub struct QueryArgs {
     pub query: String,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Make malformed input rows an error instead of counting them
+    #[arg(long)]
+    pub strict: bool,
     /// Output format
     #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
     pub format: QueryFormat,
@@ -156,4 +159,44 @@ pub struct GenerateArgs {
     /// Keep indicators flagged as likely false positives in hunts and rules
     #[arg(long)]
     pub include_flagged: bool,
+    /// Keep only indicators seen on or after this date (YYYY-MM-DD or a full timestamp)
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct HuntArgs {
+    /// Feed files (none, with no --data either: the bundled sample)
+    #[arg(value_name = "FEED")]
+    pub feeds: Vec<PathBuf>,
+    #[command(flatten)]
+    pub feed: FeedArgs,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = HuntFormat::Table)]
+    pub format: HuntFormat,
+    /// Write the findings to FILE instead of standard output
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Only events at or after this time (YYYY-MM-DD or a full timestamp)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only events before this time
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// The source named in hunt comments (default: ThreatFox for ThreatFox feeds)
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
+    /// Keep indicators flagged as likely false positives
+    #[arg(long)]
+    pub include_flagged: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HuntFormat {
+    Table,
+    Jsonl,
+    Csv,
+    Md,
 }

@@ -30,11 +30,11 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-pub fn catalog(args: &DataArgs) -> anyhow::Result<Catalog> {
+pub fn catalog(args: &DataArgs, strict: bool) -> anyhow::Result<Catalog> {
     let mut cat = Catalog::new();
     let mut bind = |table: &str, path: PathBuf| {
         let mut s = Source::new(path.clone(), path.display().to_string());
-        s.strict = args.strict;
+        s.strict = strict;
         cat.bind(table, s);
     };
     for dir in &args.data {

@@ -13,14 +13,19 @@ pub struct Loaded {
     pub formats: Vec<FeedFormat>,
 }
 
-pub fn load(paths: &[PathBuf], args: &FeedArgs, v: Verbosity) -> anyhow::Result<Loaded> {
+pub fn load(
+    paths: &[PathBuf],
+    args: &FeedArgs,
+    since: Option<&str>,
+    v: Verbosity,
+) -> anyhow::Result<Loaded> {
     let forced = args.feed_format.as_deref().and_then(FeedFormat::from_name);
     let kinds = args
         .kind
         .iter()
         .map(|k| Kind::from_name(k).with_context(|| format!("unknown indicator kind {k:?}")))
         .collect::<anyhow::Result<Vec<Kind>>>()?;
-    let since = match &args.since {
+    let since = match since {
         Some(s) => {
             Some(Timestamp::parse(s).with_context(|| format!("invalid --since date {s:?}"))?)
         }

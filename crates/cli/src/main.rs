@@ -7,6 +7,7 @@ mod commands;
 mod data;
 mod feeds;
 mod output;
+mod sample;
 
 use clap::Parser;
 use std::process::ExitCode;

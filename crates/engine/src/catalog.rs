@@ -61,6 +61,11 @@ impl Catalog {
             .push(source);
     }
 
+    /// True when a file is bound to the table.
+    pub fn has_source(&self, name: &str) -> bool {
+        self.sources.contains_key(name)
+    }
+
     pub fn has_table(&self, name: &str) -> bool {
         self.sources.contains_key(name) || schemas().contains_key(name)
     }

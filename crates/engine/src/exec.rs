@@ -1484,3 +1484,59 @@ fn match_pattern(text: &str, pattern: &[Item], env: &Env) -> Result<Option<Vec<S
     }
     Ok(Some(caps))
 }
+
+/// Evaluates expressions over rows outside a whole query: `hunt` uses it to run a hunt's
+/// own predicates, exclusions and projection over the rows of a shared scan.
+#[derive(Clone)]
+pub struct Evaluator {
+    env: Env,
+}
+
+impl Evaluator {
+    /// Runs `lets` (the hunt's `let` statements) so their names can be used.
+    pub fn new(lets: &[Statement], catalog: Arc<Catalog>) -> Result<Evaluator> {
+        let mut env = Env {
+            vars: HashMap::new(),
+            catalog,
+            cache: std::rc::Rc::new(RefCell::new(HashMap::new())),
+        };
+        for s in lets {
+            if let StatementKind::Let {
+                name,
+                value: LetValue::Expr(e),
+            } = &s.kind
+            {
+                let b = bind_value(e, &env)?;
+                env.vars.insert(name.clone(), b);
+            }
+        }
+        Ok(Evaluator { env })
+    }
+
+    /// Binds a scalar name (a `let` list, for instance), replacing any earlier binding.
+    pub fn set(&mut self, name: &str, value: Value) {
+        self.env
+            .vars
+            .insert(name.to_string(), Binding::Scalar(value));
+    }
+
+    pub fn get(&self, name: &str) -> Option<Value> {
+        self.env.scalar(name)
+    }
+
+    pub fn eval(&self, e: &Expr, columns: &[Column], row: &Row) -> Result<Value> {
+        eval(
+            e,
+            &Scope {
+                columns,
+                values: &row.values,
+                env: &self.env,
+            },
+        )
+    }
+
+    /// True when the predicate is true for the row (null and false are not).
+    pub fn holds(&self, e: &Expr, columns: &[Column], row: &Row) -> Result<bool> {
+        Ok(self.eval(e, columns, row)?.scalar().as_bool() == Some(true))
+    }
+}

@@ -16,8 +16,13 @@ mod time;
 mod value;
 
 pub use catalog::{schema_of, Catalog};
-pub use error::EngineError;
-pub use exec::{run_query, Options};
+pub use error::{EngineError, Result};
+pub use exec::{run_query, Evaluator, Options};
 pub use source::{Source, SourceStats};
 pub use table::{Column, Provenance, Row, Table};
 pub use value::{Type, Value};
+
+/// Parses a datetime as KQL's `datetime()` accepts it; ticks (100 ns) since the Unix epoch.
+pub fn parse_datetime(text: &str) -> Option<i64> {
+    time::parse_datetime(text, None)
+}

@@ -5,3 +5,4 @@ pub mod pack;
 pub mod profile;
 pub mod report;
 pub mod rules;
+pub mod run;

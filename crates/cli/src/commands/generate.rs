@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 pub fn run(args: GenerateArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
-    let loaded = crate::feeds::load(&args.feeds, &args.feed, v)?;
+    let loaded = crate::feeds::load(&args.feeds, &args.feed, args.since.as_deref(), v)?;
     let source = loaded.source_name(args.source.as_deref());
     let opts = PackOptions {
         source: source.clone(),

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 pub fn run(args: IocsArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
-    let loaded = crate::feeds::load(&args.feeds, &args.feed, v)?;
+    let loaded = crate::feeds::load(&args.feeds, &args.feed, args.since.as_deref(), v)?;
     let set = &loaded.set;
     let shown = |i: &Indicator| {
         if args.defang {

@@ -2,6 +2,7 @@
 
 mod fmt;
 mod generate;
+mod hunt;
 mod iocs;
 mod query;
 
@@ -14,6 +15,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Iocs(a) => iocs::run(a, v),
         Command::Fmt(a) => fmt::run(a),
         Command::Generate(a) => generate::run(a, v),
+        Command::Hunt(a) => hunt::run(a, v),
         Command::Query(a) => query::run(a, v),
     }
 }

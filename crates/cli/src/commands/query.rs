@@ -22,9 +22,9 @@ pub fn run(args: QueryArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let catalog = Arc::new(crate::data::catalog(&args.data)?);
+    let catalog = Arc::new(crate::data::catalog(&args.data, args.strict)?);
     let opts = engine::Options {
-        strict: args.data.strict,
+        strict: args.strict,
     };
     let table = engine::run_query(&query, catalog.clone(), &opts)?;
     if !v.quiet {
