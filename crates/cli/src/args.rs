@@ -41,6 +41,9 @@ pub enum Command {
     Hunt(HuntArgs),
     /// Write the hunting content for a set of indicators: KQL hunts, Sentinel rules, report
     Generate(GenerateArgs),
+    /// Check false-positive scenarios: inverted logic, hiding the family's own processes,
+    /// conditions that never hold, unknown fields, weak keys
+    Lint(LintArgs),
     /// Run a KQL query over exported logs (or over datatable/print/range alone)
     Query(QueryArgs),
     /// Check a KQL query's syntax and print it in iochunt's canonical layout
@@ -162,6 +165,8 @@ pub struct GenerateArgs {
     /// Keep only indicators seen on or after this date (YYYY-MM-DD or a full timestamp)
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
+    #[command(flatten)]
+    pub exclusions: ExclusionArgs,
 }
 
 #[derive(Args, Debug)]
@@ -191,6 +196,23 @@ pub struct HuntArgs {
     /// Keep indicators flagged as likely false positives
     #[arg(long)]
     pub include_flagged: bool,
+    #[command(flatten)]
+    pub exclusions: ExclusionArgs,
+    /// List suppressed findings too (table and md output; jsonl and csv always hold them)
+    #[arg(long)]
+    pub show_suppressed: bool,
+}
+
+/// False-positive scenarios to apply.
+#[derive(Args, Debug, Clone)]
+pub struct ExclusionArgs {
+    /// A scenario file: the reference's text layout (Scenario:/Description:/Filter/Exclusion:)
+    /// or YAML (name, description, exclude)
+    #[arg(long = "exclusions", value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Apply scenarios that lint rejects (an error) too
+    #[arg(long)]
+    pub force_exclusions: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -199,4 +221,22 @@ pub enum HuntFormat {
     Jsonl,
     Csv,
     Md,
+}
+
+#[derive(Args, Debug)]
+pub struct LintArgs {
+    /// Scenario files, and optionally feeds (for the family and the hunts)
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LintFormat {
+    Text,
+    Json,
 }

@@ -8,6 +8,7 @@ mod data;
 mod feeds;
 mod output;
 mod sample;
+mod scenarios;
 
 use clap::Parser;
 use std::process::ExitCode;

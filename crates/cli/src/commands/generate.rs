@@ -14,14 +14,15 @@ pub fn run(args: GenerateArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
         source: source.clone(),
         include_flagged: args.include_flagged,
     };
-    let pack = pack::build(&loaded.set, &opts);
-    let profiles = hunt::profile::for_families(
-        loaded
-            .set
-            .families()
-            .iter()
-            .map(String::as_str)
-            .collect::<Vec<_>>(),
+    let mut pack = pack::build(&loaded.set, &opts);
+    let families = loaded.set.families();
+    let profiles = hunt::profile::for_families(families.iter().map(String::as_str));
+    let scenarios = crate::scenarios::load(&args.exclusions.files)?;
+    let apps = hunt::lint::apply(
+        &mut pack,
+        &scenarios,
+        &profiles,
+        args.exclusions.force_exclusions,
     );
     let dir = &args.output;
     let hunts_dir = dir.join("hunts");
@@ -43,10 +44,24 @@ pub fn run(args: GenerateArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
             &hunt::rules::rule_yaml(h, &pack, &source, &profiles, &version),
         )?;
     }
+    let section = (!scenarios.is_empty()).then(|| crate::scenarios::markdown(&apps));
     write(
         &dir.join("report.md"),
-        &hunt::report::pack_report(&pack, &loaded.set, &source, None),
+        &hunt::report::pack_report(&pack, &loaded.set, &source, section.as_deref()),
     )?;
+    if !scenarios.is_empty() {
+        write(
+            &dir.join("exclusions.yaml"),
+            &hunt::exclusion::write_yaml(&scenarios),
+        )?;
+        write(
+            &dir.join("exclusions.txt"),
+            &hunt::exclusion::write_text(&scenarios),
+        )?;
+        if !v.quiet {
+            crate::scenarios::report(&apps, &|_| None);
+        }
+    }
     if !v.quiet {
         eprintln!(
             "iochunt: wrote {} hunts and {} rules for {} to {}{}",

@@ -44,7 +44,21 @@ pub fn run(args: HuntArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
         source,
         include_flagged: args.include_flagged,
     };
-    let pack = pack::build(&loaded.set, &opts);
+    let mut pack = pack::build(&loaded.set, &opts);
+    let families = loaded.set.families();
+    let profiles = hunt::profile::for_families(families.iter().map(String::as_str));
+    let mut scenarios = match &sample {
+        Some(_) => hunt::exclusion::read(crate::scenarios::BUNDLED, "sample/scenarios.txt")
+            .map_err(anyhow::Error::msg)?,
+        None => Vec::new(),
+    };
+    scenarios.extend(crate::scenarios::load(&args.exclusions.files)?);
+    let apps = hunt::lint::apply(
+        &mut pack,
+        &scenarios,
+        &profiles,
+        args.exclusions.force_exclusions,
+    );
     let catalog = Arc::new(match &sample {
         Some(s) => s.catalog(),
         None => crate::data::catalog(&args.data, args.feed.strict)?,
@@ -56,7 +70,7 @@ pub fn run(args: HuntArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
         Value::DateTime(t) => since.is_none_or(|s| *t >= s) && until.is_none_or(|u| *t < u),
         _ => since.is_none() && until.is_none(),
     });
-    let text = render(&outcome.findings, args.format);
+    let text = render(&outcome.findings, args.format, args.show_suppressed);
     match &args.output {
         Some(path) => std::fs::write(path, text)
             .with_context(|| format!("{}: cannot write", path.display()))?,
@@ -68,6 +82,16 @@ pub fn run(args: HuntArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
     }
     if !v.quiet {
         summary(&outcome, started);
+        let count = |name: &str| {
+            Some(
+                outcome
+                    .findings
+                    .iter()
+                    .filter(|f| f.suppressed_by.as_deref() == Some(name))
+                    .count(),
+            )
+        };
+        crate::scenarios::report(&apps, &count);
     }
     let live = outcome
         .findings
@@ -90,7 +114,7 @@ fn parse_time(s: Option<&str>, flag: &str) -> anyhow::Result<Option<i64>> {
     }
 }
 
-fn render(findings: &[Finding], format: HuntFormat) -> String {
+fn render(findings: &[Finding], format: HuntFormat, show_suppressed: bool) -> String {
     match format {
         HuntFormat::Jsonl => findings
             .iter()
@@ -114,7 +138,7 @@ fn render(findings: &[Finding], format: HuntFormat) -> String {
         HuntFormat::Table => {
             let rows: Vec<Vec<String>> = findings
                 .iter()
-                .filter(|f| f.suppressed_by.is_none())
+                .filter(|f| show_suppressed || f.suppressed_by.is_none())
                 .map(|f| cells(f, true))
                 .collect();
             let mut out = if rows.is_empty() {
@@ -144,7 +168,10 @@ fn render(findings: &[Finding], format: HuntFormat) -> String {
         }
         HuntFormat::Md => {
             let mut out = String::from("## Findings\n\n| Time | Hunt | Host | Account | Indicator | Kind | Column | Source | Suppressed by |\n|---|---|---|---|---|---|---|---|---|\n");
-            for f in findings {
+            for f in findings
+                .iter()
+                .filter(|f| show_suppressed || f.suppressed_by.is_none())
+            {
                 let c = cells(f, true);
                 let md = |s: &str| hunt::report::md_cell(s);
                 out.push_str(&format!(

@@ -4,6 +4,7 @@ mod fmt;
 mod generate;
 mod hunt;
 mod iocs;
+mod lint;
 mod query;
 
 use crate::args::{Cli, Command};
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Fmt(a) => fmt::run(a),
         Command::Generate(a) => generate::run(a, v),
         Command::Hunt(a) => hunt::run(a, v),
+        Command::Lint(a) => lint::run(a, v),
         Command::Query(a) => query::run(a, v),
     }
 }

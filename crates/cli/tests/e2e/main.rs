@@ -1,8 +1,10 @@
 //! End-to-end tests: every test runs the `iochunt` binary as a user would. One test binary
 //! for the whole suite keeps the build small.
 
+mod exclusions;
 mod fmt;
 mod generate;
+mod hunt;
 mod intake;
 mod query;
 
@@ -48,4 +50,29 @@ pub fn temp_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Runs iochunt-gen (the test-data generator) with `args`.
+pub fn gen(args: &[&str]) {
+    let status = Command::new(env!("CARGO_BIN_EXE_iochunt-gen"))
+        .args(args)
+        .status()
+        .expect("iochunt-gen runs");
+    assert!(status.success());
+}
+
+/// The planted rows of a generated export: (file, line) -> suppressed_by.
+pub fn expected(dir: &Path) -> std::collections::BTreeMap<(String, u64), Option<String>> {
+    std::fs::read_to_string(dir.join("expected.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let key = (
+                v["file"].as_str().unwrap().to_string(),
+                v["line"].as_u64().unwrap(),
+            );
+            (key, v["suppressed_by"].as_str().map(str::to_string))
+        })
+        .collect()
 }
