@@ -228,6 +228,13 @@ fn expr(out: &mut String, e: &Expr, level: usize, min: u8) {
         Expr::Star(_) => out.push('*'),
         Expr::Member(b, name, _) => {
             expr(out, b, level, 7);
+            // `0.E` would lex as the real `0.` and a name: keep a number and `.name` apart.
+            if matches!(
+                b.as_ref(),
+                Expr::Literal(Literal::Int(_) | Literal::Real(_), _)
+            ) {
+                out.push(' ');
+            }
             out.push('.');
             out.push_str(&ident(name));
         }

@@ -1588,6 +1588,15 @@ line```"#,
         assert!(parse("T | where x in ('a', 'b')").is_ok());
     }
 
+    /// Found by the fuzzer: member access on a number printed as `0.E`, a real and a name.
+    #[test]
+    fn member_of_a_number_round_trips() {
+        for q in ["print 0\u{feff}.E", "print 0 .E", "print 1.5 .x"] {
+            let ast = parse(q).unwrap();
+            assert_eq!(parse(&format_query(&ast)).unwrap(), ast, "{q}");
+        }
+    }
+
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let q = format!("print {}1{}", "(".repeat(5000), ")".repeat(5000));
