@@ -84,6 +84,7 @@ impl Catalog {
         &self,
         name: &str,
         keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        prefilter: Option<&crate::Prefilter>,
     ) -> Result<Table> {
         let Some(sources) = self.sources.get(name) else {
             if let Some(cols) = schema_of(name) {
@@ -99,7 +100,7 @@ impl Catalog {
         };
         let mut out = Table::default();
         for s in sources {
-            let (t, stats) = s.read(name, keep)?;
+            let (t, stats) = s.read(name, keep, prefilter)?;
             if let Ok(mut all) = self.stats.lock() {
                 all.push(stats);
             }

@@ -270,7 +270,19 @@ fn named_table(name: &str, env: &Env, filter: Option<&Operator>) -> Result<Table
             None => Ok(true),
         }
     };
-    let t = env.catalog.scan(name, &keep)?;
+    let prefilter = filter.and_then(|op| {
+        let ev = Evaluator { env: env.clone() };
+        let mut lits = Vec::new();
+        for it in op.items(None) {
+            lits.extend(crate::prefilter::derive(
+                &it.expr,
+                &ev,
+                crate::catalog::schema_of(name),
+            )?);
+        }
+        crate::Prefilter::new(&lits)
+    });
+    let t = env.catalog.scan(name, &keep, prefilter.as_ref())?;
     if filter.is_none() {
         env.cache
             .borrow_mut()

@@ -71,10 +71,12 @@ impl Source {
     }
 
     /// Reads the file into a table of `table`'s schema, keeping rows `keep` accepts.
+    /// Lines the prefilter rules out are counted but not parsed: no row on them can match.
     pub fn read(
         &self,
         table: &str,
         keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        prefilter: Option<&crate::Prefilter>,
     ) -> Result<(Table, SourceStats)> {
         let mut stats = SourceStats {
             file: self.display.clone(),
@@ -84,9 +86,9 @@ impl Source {
         stats.bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         let file: Arc<str> = Arc::from(self.display.as_str());
         let mut t = match self.format() {
-            "csv" => self.read_csv(table, &file, keep, &mut stats)?,
+            "csv" => self.read_csv(table, &file, keep, prefilter, &mut stats)?,
             "json" => self.read_json_array(table, &file, keep, &mut stats)?,
-            _ => self.read_jsonl(table, &file, keep, &mut stats)?,
+            _ => self.read_jsonl(table, &file, keep, prefilter, &mut stats)?,
         };
         t.columns.shrink_to_fit();
         Ok((t, stats))
@@ -114,11 +116,63 @@ impl Source {
         table: &str,
         file: &Arc<str>,
         keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        prefilter: Option<&crate::Prefilter>,
         stats: &mut SourceStats,
     ) -> Result<Table> {
         let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
         let mut rows = Vec::new();
         let mut reader = self.open()?;
+        if let (Some(p), false) = (prefilter, self.strict) {
+            let mut base = 0u64;
+            let mut each = |scan: &crate::scan::ChunkScan, buf: &[u8]| -> Result<()> {
+                stats.rows += scan.rows;
+                for &l in &scan.misshapen {
+                    stats.rows -= 1;
+                    self.malformed(
+                        stats,
+                        base + l,
+                        "not a JSON object (a line must hold one {...} object)".into(),
+                    )?;
+                }
+                for &(l, a, b) in &scan.candidates {
+                    let n = base + l;
+                    let text = String::from_utf8_lossy(&buf[a..b]);
+                    match serde_json::from_str::<Json>(text.trim()) {
+                        Ok(Json::Object(obj)) => {
+                            let row = object_row(&obj, &mut columns, file, n);
+                            if keep(&columns, &row)? {
+                                rows.push(row);
+                            }
+                        }
+                        Ok(_) => {
+                            stats.rows -= 1;
+                            self.malformed(stats, n, "expected a JSON object".into())?
+                        }
+                        Err(e) => {
+                            stats.rows -= 1;
+                            let why = e.to_string();
+                            self.malformed(
+                                stats,
+                                n,
+                                format!(
+                                    "invalid JSON: {}",
+                                    why.split(" at line").next().unwrap_or("")
+                                ),
+                            )?
+                        }
+                    }
+                }
+                base += scan.lines;
+                Ok(())
+            };
+            crate::scan::scan_chunks(&mut reader, p, &mut each).map_err(|source| {
+                EngineError::Io {
+                    file: self.display.clone(),
+                    source,
+                }
+            })?;
+            return Ok(Table { columns, rows });
+        }
         let mut line = String::new();
         let mut n = 0u64;
         loop {
@@ -135,6 +189,20 @@ impl Source {
             n += 1;
             let text = line.trim();
             if text.is_empty() {
+                continue;
+            }
+            // A line the prefilter rules out is not parsed, but still checked for the shape
+            // of one JSON object, so cut-off and stray lines are reported all the same.
+            if !self.strict && prefilter.is_some_and(|p| !p.may_match(text.as_bytes())) {
+                stats.rows += 1;
+                if !(text.starts_with('{') && text.ends_with('}')) {
+                    stats.rows -= 1;
+                    self.malformed(
+                        stats,
+                        n,
+                        "not a JSON object (a line must hold one {...} object)".into(),
+                    )?;
+                }
                 continue;
             }
             match serde_json::from_str::<Json>(text) {
@@ -214,6 +282,7 @@ impl Source {
         table: &str,
         file: &Arc<str>,
         keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
+        prefilter: Option<&crate::Prefilter>,
         stats: &mut SourceStats,
     ) -> Result<Table> {
         let mut rdr = csv::ReaderBuilder::new()
@@ -250,9 +319,9 @@ impl Source {
             .collect();
         let width = columns.len();
         let mut rows = Vec::new();
-        let mut record = csv::StringRecord::new();
+        let mut record = csv::ByteRecord::new();
         loop {
-            match rdr.read_record(&mut record) {
+            match rdr.read_byte_record(&mut record) {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
@@ -271,10 +340,21 @@ impl Source {
                 continue;
             }
             stats.rows += 1;
+            if !self.strict && prefilter.is_some_and(|p| !p.may_match(record.as_slice())) {
+                continue;
+            }
             let mut values = vec![Value::Null; width];
+            let mut bad = None;
             for (i, field) in record.iter().enumerate() {
                 let ci = map[i];
-                values[ci] = text_value(field, columns[ci].ty);
+                match std::str::from_utf8(field) {
+                    Ok(f) => values[ci] = text_value(f, columns[ci].ty),
+                    Err(_) => bad = Some(i),
+                }
+            }
+            if let Some(i) = bad {
+                self.malformed(stats, line, format!("field {} is not UTF-8", i + 1))?;
+                continue;
             }
             for (ci, c) in columns.iter().enumerate() {
                 if c.ty == Type::String && values[ci].is_null() {

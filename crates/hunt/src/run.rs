@@ -259,6 +259,7 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
             .map(|h| compile(h, &catalog))
             .collect::<Result<_, _>>()?;
         let before = catalog.stats().len();
+        let prefilter = table_prefilter(&compiled, table);
         let keep = |cols: &[Column], row: &Row| -> engine::Result<bool> {
             for c in &compiled {
                 if c.eval.holds(&c.predicate, cols, row)? {
@@ -267,7 +268,7 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
             }
             Ok(false)
         };
-        let t = catalog.scan(table, &keep)?;
+        let t = catalog.scan(table, &keep, prefilter.as_ref())?;
         let scanned: u64 = catalog.stats()[before..].iter().map(|s| s.rows).sum();
         for c in &mut compiled {
             let mut stats = HuntStats {
@@ -330,6 +331,26 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
     }
     out.sources = catalog.stats();
     Ok(out)
+}
+
+/// The literals any row matching one of the table's hunts must contain. An ip:port hunt's
+/// predicate (`strcat(ip, ":", port) in (...)`) gives no literal by itself, but its row must
+/// hold the address in its IP column, so the address part of each value is required.
+fn table_prefilter(compiled: &[Compiled], table: &str) -> Option<engine::Prefilter> {
+    let mut literals = Vec::new();
+    for c in compiled {
+        match engine::derive_prefilter(&c.predicate, &c.eval, engine::schema_of(table)) {
+            Some(l) => literals.extend(l),
+            None if c.hunt.kind == crate::pack::HuntKind::IpPort => {
+                for v in c.hunt.values() {
+                    let ip = v.rsplit_once(':').map_or(v, |(ip, _)| ip);
+                    literals.push(ip.trim_start_matches('[').trim_end_matches(']').to_string());
+                }
+            }
+            None => return None,
+        }
+    }
+    engine::Prefilter::new(&literals)
 }
 
 /// Which column and indicator a matching row matched: each branch of the predicate is
