@@ -300,7 +300,8 @@ fn expr(out: &mut String, e: &Expr, level: usize, min: u8) {
         Expr::Pipe { source, ops, .. } => {
             let implicit = matches!(source.as_ref(), Expr::Name { name, .. } if name.is_empty());
             if !implicit {
-                expr(out, source, level, 7);
+                // A source is parsed as a whole expression, so it needs no parentheses.
+                expr(out, source, level, 0);
             }
             for (i, op) in ops.iter().enumerate() {
                 if implicit && i == 0 {

@@ -1597,6 +1597,14 @@ line```"#,
         }
     }
 
+    /// Found by the fuzzer: an expression as a pipeline's source was printed in parentheses.
+    #[test]
+    fn expression_source_round_trips() {
+        let q = "e-dis|project-reordersi|sample-dimple-j";
+        let ast = parse(q).unwrap();
+        assert_eq!(parse(&format_query(&ast)).unwrap(), ast);
+    }
+
     #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let q = format!("print {}1{}", "(".repeat(5000), ")".repeat(5000));
