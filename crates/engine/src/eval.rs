@@ -263,6 +263,9 @@ fn binary(op: &str, lhs: &Expr, rhs: &Expr, scope: &Scope) -> Result<Value> {
         }
         "in" | "!in" | "in~" | "!in~" | "has_any" | "has_all" => {
             let a = eval(lhs, scope)?;
+            if let Some(r) = compiled_list_op(op, &a, rhs, scope) {
+                return Ok(Value::Bool(r));
+            }
             let set = list_values(rhs, scope)?;
             return Ok(Value::Bool(match op {
                 "in" => set.iter().any(|b| a.equals(b) == Some(true)),
@@ -310,6 +313,35 @@ fn binary(op: &str, lhs: &Expr, rhs: &Expr, scope: &Scope) -> Result<Value> {
     let a = eval(lhs, scope)?;
     let b = eval(rhs, scope)?;
     apply_binary(op, &a, &b)
+}
+
+/// The fast path for a `let`-bound list of strings (see `lists.rs`); None to take the
+/// general path.
+fn compiled_list_op(op: &str, a: &Value, rhs: &Expr, scope: &Scope) -> Option<bool> {
+    let Expr::Name { name, .. } = rhs.unparen() else {
+        return None;
+    };
+    if scope.column(name).is_some() {
+        return None;
+    }
+    let Value::Dynamic(list) = scope.env.scalar(name)? else {
+        return None;
+    };
+    let compiled = crate::lists::compiled(&list)?;
+    let a = a.scalar();
+    let text = match &a {
+        Value::String(s) => s.to_string(),
+        Value::Null => return Some(matches!(op, "!in" | "!in~")),
+        _ => return None,
+    };
+    Some(match op {
+        "in" => compiled.contains(&text),
+        "!in" => !compiled.contains(&text),
+        "in~" => compiled.contains_folded(&text),
+        "!in~" => !compiled.contains_folded(&text),
+        "has_any" => compiled.has(&text, false),
+        _ => compiled.has(&text, true),
+    })
 }
 
 fn list_values(rhs: &Expr, scope: &Scope) -> Result<Vec<Value>> {
@@ -391,6 +423,20 @@ pub fn has_term(hay: &str, needle: &str) -> bool {
         from = at + hay[at..].chars().next().map_or(1, char::len_utf8);
     }
     false
+}
+
+/// True when the occurrence of `needle` at byte `at` of `hay` lies on term boundaries, as
+/// `has` requires.
+pub fn has_term_at(hay: &str, needle: &str, at: usize) -> bool {
+    let check_start = needle.chars().next().is_some_and(is_term_char);
+    let check_end = needle.chars().last().is_some_and(is_term_char);
+    let end = at + needle.len();
+    (!check_start
+        || hay[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !is_term_char(c)))
+        && (!check_end || hay[end..].chars().next().is_none_or(|c| !is_term_char(c)))
 }
 
 fn has_prefix_term(hay: &str, needle: &str) -> bool {

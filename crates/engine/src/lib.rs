@@ -10,6 +10,7 @@ mod error;
 mod eval;
 mod exec;
 mod functions;
+mod lists;
 mod prefilter;
 mod scan;
 mod source;

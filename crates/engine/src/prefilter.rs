@@ -15,9 +15,17 @@ use regex::bytes::{Regex, RegexBuilder};
 
 /// A compiled set of literals.
 pub struct Prefilter {
-    re: Regex,
+    matcher: Matcher,
     literals: usize,
 }
+
+enum Matcher {
+    Regex(Regex),
+    Automaton(aho_corasick::AhoCorasick),
+}
+
+/// Up to this many literals the regex engine's vectorised search is used.
+const REGEX_MAX_LITERALS: usize = 64;
 
 impl Prefilter {
     /// None when there is nothing to require (an empty literal would match everything).
@@ -29,25 +37,46 @@ impl Prefilter {
         {
             return None;
         }
-        // An alternation of the escaped literals, ASCII case-insensitive: the regex engine
-        // turns it into a vectorised literal search (case variants included), which is what
-        // makes grep fast; a plain automaton was 4 times slower here.
-        let pattern = format!(
-            "(?i-u){}",
-            literals
-                .iter()
-                .map(|l| regex::escape(l))
-                .collect::<Vec<_>>()
-                .join("|")
-        );
-        let re = RegexBuilder::new(&pattern)
-            .unicode(false)
-            .size_limit(1 << 28)
-            .dfa_size_limit(1 << 28)
-            .build()
-            .ok()?;
+        // A few literals: an alternation of the escaped literals, ASCII case-insensitive,
+        // which the regex engine turns into a vectorised literal search with case variants
+        // (what makes grep fast; an automaton was 4 times slower). Many literals: an
+        // automaton, since the regex engine's lazy DFA thrashes on thousands of
+        // case-insensitive alternatives (measured: 20 s against 3 s for 3,358 literals).
+        let matcher = if literals.len() <= REGEX_MAX_LITERALS {
+            let pattern = format!(
+                "(?i-u){}",
+                literals
+                    .iter()
+                    .map(|l| regex::escape(l))
+                    .collect::<Vec<_>>()
+                    .join("|")
+            );
+            Matcher::Regex(
+                RegexBuilder::new(&pattern)
+                    .unicode(false)
+                    .size_limit(1 << 28)
+                    .dfa_size_limit(1 << 28)
+                    .build()
+                    .ok()?,
+            )
+        } else {
+            Matcher::Automaton(
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                    // A DFA is fastest but its memory grows with the literals: beyond tens of
+                    // thousands, the compact NFA keeps a million-indicator pack under 2 GB.
+                    .kind(Some(if literals.len() <= 20_000 {
+                        aho_corasick::AhoCorasickKind::DFA
+                    } else {
+                        aho_corasick::AhoCorasickKind::ContiguousNFA
+                    }))
+                    .build(literals)
+                    .ok()?,
+            )
+        };
         Some(Prefilter {
-            re,
+            matcher,
             literals: literals.len(),
         })
     }
@@ -62,7 +91,10 @@ impl Prefilter {
 
     /// Where the literals occur in a buffer (the start of each match).
     pub fn matches(&self, buf: &[u8]) -> Vec<usize> {
-        self.re.find_iter(buf).map(|m| m.start()).collect()
+        match &self.matcher {
+            Matcher::Regex(re) => re.find_iter(buf).map(|m| m.start()).collect(),
+            Matcher::Automaton(ac) => ac.find_iter(buf).map(|m| m.start()).collect(),
+        }
     }
 
     /// False only when no row on this line can match.
@@ -70,7 +102,10 @@ impl Prefilter {
         if memchr::memchr(b'\\', line).is_some() || !line.is_ascii() {
             return true;
         }
-        self.re.is_match(line)
+        match &self.matcher {
+            Matcher::Regex(re) => re.is_match(line),
+            Matcher::Automaton(ac) => ac.is_match(line),
+        }
     }
 }
 

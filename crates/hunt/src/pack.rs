@@ -128,35 +128,30 @@ struct Values {
     sha256: Vec<String>,
 }
 
-fn push_unique(v: &mut Vec<String>, s: String) {
-    if !v.contains(&s) {
-        v.push(s);
-    }
-}
-
+/// Deduplicates values per list in one pass (feeds can hold millions of indicators).
 fn values(set: &[&Indicator]) -> Values {
     let mut v = Values::default();
-    let mut seen = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<(&'static str, String)> =
+        std::collections::HashSet::new();
+    let mut push = |list: &mut Vec<String>, name: &'static str, value: String| {
+        if seen.insert((name, value.clone())) {
+            list.push(value);
+        }
+    };
     for i in set {
         match i.kind {
-            Kind::Ipv4 | Kind::Ipv6 => {
-                if seen.insert(("ip", i.value.clone())) {
-                    v.ips.push(i.value.clone());
-                }
-            }
+            Kind::Ipv4 | Kind::Ipv6 => push(&mut v.ips, "ip", i.value.clone()),
             Kind::IpPort => {
                 if let Some(ip) = i.ip() {
-                    if seen.insert(("ip", ip.to_string())) {
-                        v.ips.push(ip.to_string());
-                    }
+                    push(&mut v.ips, "ip", ip.to_string());
                 }
-                push_unique(&mut v.ip_ports, i.value.clone());
+                push(&mut v.ip_ports, "ipport", i.value.clone());
             }
-            Kind::Domain => push_unique(&mut v.domains, i.value.clone()),
-            Kind::Url => push_unique(&mut v.urls, i.value.clone()),
-            Kind::Md5 => v.md5.push(i.value.clone()),
-            Kind::Sha1 => v.sha1.push(i.value.clone()),
-            Kind::Sha256 => v.sha256.push(i.value.clone()),
+            Kind::Domain => push(&mut v.domains, "domain", i.value.clone()),
+            Kind::Url => push(&mut v.urls, "url", i.value.clone()),
+            Kind::Md5 => push(&mut v.md5, "md5", i.value.clone()),
+            Kind::Sha1 => push(&mut v.sha1, "sha1", i.value.clone()),
+            Kind::Sha256 => push(&mut v.sha256, "sha256", i.value.clone()),
         }
     }
     v

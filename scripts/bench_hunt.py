@@ -1,0 +1,99 @@
+"""Driver for scripts/bench-hunt.sh: times iochunt hunt, rg and DuckDB on the same files."""
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+data = sys.argv[1]
+ref = "crates/cli/tests/fixtures/reference-iocs.md"
+tf = "../shared/data/threatfox/export-recent-2026-07-24.json"
+files = [os.path.join(data, f) for f in
+         ("CommonSecurityLog.csv", "DeviceNetworkEvents.jsonl", "DnsEvents.jsonl", "UrlClickEvents.jsonl")]
+
+
+def timed(cmd):
+    """Wall time and peak RSS (MB) of a command, via GNU time."""
+    t = time.time()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wall = time.time() - t
+    rss = int(p.stderr.strip().splitlines()[-1]) / 1024
+    return wall, rss, p
+
+
+def indicators(feed):
+    out = subprocess.run(["target/release/iochunt", "-q", "iocs", feed, "--format", "jsonl"],
+                         capture_output=True, text=True, check=True).stdout
+    ips, domains, urls = [], [], []
+    for line in out.splitlines():
+        i = json.loads(line)
+        if i["flags"]:
+            continue
+        v, k = i["value"], i["kind"]
+        if k in ("ipv4", "ipv6"):
+            ips.append(v)
+        elif k == "ip:port":
+            ips.append(v.rsplit(":", 1)[0].strip("[]"))
+        elif k == "domain":
+            domains.append(v)
+        elif k == "url":
+            urls.append(v)
+    dedup = lambda xs: list(dict.fromkeys(xs))
+    return dedup(ips), dedup(domains), dedup(urls)
+
+
+def has_regex(values):
+    # Kusto's has: the value between term boundaries, case-insensitive.
+    alt = "|".join(re.escape(v) for v in values)
+    return "(?i)(^|[^[:alnum:]])(" + alt + ")([^[:alnum:]]|$)"
+
+
+def duckdb_hunts(ips, domains, urls):
+    import duckdb
+    con = duckdb.connect()
+    con.execute("SET threads TO 2")
+    q = lambda xs: ", ".join("'" + x.replace("'", "''") + "'" for x in xs)
+    csl, dne, dns, url = files
+    queries = []
+    if ips:
+        queries.append(f"SELECT \"TimeGenerated [UTC]\" AS TimeGenerated, SourceIP, DestinationIP, DestinationPort, DeviceAction, Activity "
+                       f"FROM read_csv('{csl}', header=true) WHERE DestinationIP IN ({q(ips)}) OR SourceIP IN ({q(ips)}) "
+                       f"ORDER BY 1 DESC")
+        queries.append(f"SELECT Timestamp, DeviceName, RemoteIP, RemotePort, InitiatingProcessFileName, ActionType "
+                       f"FROM read_json('{dne}', format='newline_delimited') WHERE RemoteIP IN ({q(ips)}) ORDER BY Timestamp DESC")
+    if domains:
+        queries.append(f"SELECT TimeGenerated, Computer, Name, IPAddresses, QueryType FROM read_json('{dns}', format='newline_delimited') "
+                       f"WHERE regexp_matches(Name, '{has_regex(domains)}') ORDER BY TimeGenerated DESC")
+    if urls:
+        queries.append(f"SELECT Timestamp, AccountUpn, Url, ActionType, IsClickedThrough FROM read_json('{url}', format='newline_delimited') "
+                       f"WHERE regexp_matches(Url, '{has_regex(urls)}') ORDER BY Timestamp DESC")
+    t = time.time()
+    rows = sum(len(con.execute(s).fetchall()) for s in queries)
+    return time.time() - t, rows
+
+
+def run(name, feed, extra):
+    ips, domains, urls = indicators(feed)
+    pats = "bench-data/patterns.txt"
+    with open(pats, "w") as f:
+        f.write("\n".join(ips + domains + urls) + "\n")
+    wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", feed, "--data", data, "--format", "jsonl"] + extra,
+                         )
+    findings = len(p.stdout.splitlines())
+    rg_wall, rg_rss, rp = timed(["rg", "-F", "-i", "-c", "-f", pats] + files)
+    print(f"\n== {name}: {len(ips)} IPs, {len(domains)} domains, {len(urls)} URLs")
+    print(f"iochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {findings} findings")
+    print(f"rg -F -i -f       {rg_wall:7.2f} s  {rg_rss:7.0f} MB  (iochunt / rg = {wall / rg_wall:.2f})")
+    try:
+        d_wall, d_rows = duckdb_hunts(ips, domains, urls)
+        print(f"DuckDB (4 hunts)  {d_wall:7.2f} s  {'':>7}     {d_rows} rows  (DuckDB / iochunt = {d_wall / wall:.1f})")
+    except Exception as e:  # report, do not hide, a DuckDB failure
+        print(f"DuckDB failed: {e}")
+
+
+run("reference pack", ref, ["--source", "ThreatFox"])
+run("ThreatFox export", tf, [])
+wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", "bench-data/threatfox-1000000.json", "--data", data,
+                      "--format", "jsonl"])
+print(f"\n== 1,000,000 generated indicators\niochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {len(p.stdout.splitlines())} findings")
