@@ -94,6 +94,6 @@ def run(name, feed, extra):
 
 run("reference pack", ref, ["--source", "ThreatFox"])
 run("ThreatFox export", tf, [])
-wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", "bench-data/threatfox-1000000.json", "--data", data,
+wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", "bench-data/threatfox-1000000.json", "--data", "bench-data/logs-1000000",
                       "--format", "jsonl"])
-print(f"\n== 1,000,000 generated indicators\niochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {len(p.stdout.splitlines())} findings")
+print(f"\n== 1,000,000 generated indicators over bench-data/logs-1000000\niochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {len(p.stdout.splitlines())} findings")
