@@ -697,7 +697,7 @@ impl<'a> Parser<'a> {
             }
             "scan" => self.scan(&mut op)?,
             "datatable" => {
-                op.clauses.push(self.paren_clause("schema")?);
+                op.clauses.push(self.schema_clause()?);
                 self.expect_op("[")?;
                 let items = self.items_until("]", true)?;
                 self.expect_op("]")?;
@@ -709,7 +709,7 @@ impl<'a> Parser<'a> {
                 });
             }
             "externaldata" => {
-                op.clauses.push(self.paren_clause("schema")?);
+                op.clauses.push(self.schema_clause()?);
                 self.expect_op("[")?;
                 let items = self.items_until("]", true)?;
                 self.expect_op("]")?;
@@ -834,6 +834,28 @@ impl<'a> Parser<'a> {
             keyword: keyword.map(str::to_string),
             items,
             parenthesized: false,
+            spaced: false,
+        })
+    }
+
+    /// `(name:type, ...)`: the schema of a datatable or externaldata.
+    fn schema_clause(&mut self) -> PResult<Clause> {
+        self.expect_op("(")?;
+        let mut items = Vec::new();
+        while !self.at_op(")") {
+            if !self.is_typed_name() {
+                return Err(self.expected("`name:type` in the schema"));
+            }
+            items.push(Item::plain(self.typed_name()?));
+            if !self.eat_op(",") {
+                break;
+            }
+        }
+        self.expect_op(")")?;
+        Ok(Clause {
+            keyword: Some("schema".into()),
+            items,
+            parenthesized: true,
             spaced: false,
         })
     }
@@ -1427,10 +1449,12 @@ impl<'a> Parser<'a> {
         }
         self.bump();
         let mut args = Vec::new();
-        while !self.at_op(")") {
-            args.push(self.item_ex(true, true)?);
-            if !self.eat_op(",") {
-                break;
+        if !self.at_op(")") {
+            loop {
+                args.push(self.item_ex(true, true)?);
+                if !self.eat_op(",") {
+                    break;
+                }
             }
         }
         self.expect_op(")")
@@ -1595,6 +1619,15 @@ line```"#,
             let ast = parse(q).unwrap();
             assert_eq!(parse(&format_query(&ast)).unwrap(), ast, "{q}");
         }
+    }
+
+    /// Found by the differential fuzz against Kusto's parser: both are rejected by Kusto.
+    #[test]
+    fn untyped_schema_and_trailing_call_comma_are_rejected() {
+        assert!(parse("datatable(i)[1]").is_err());
+        assert!(parse("datatable(i:long, g)[1, 2]").is_err());
+        assert!(parse("print make_timespan(2, )").is_err());
+        assert!(parse("print now()").is_ok());
     }
 
     /// Found by the fuzzer: an expression as a pipeline's source was printed in parentheses.
