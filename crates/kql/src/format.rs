@@ -122,6 +122,13 @@ pub fn ident(name: &str) -> String {
 
 /// Words that cannot stand as bare names.
 const RESERVED: &[&str] = &[
+    // Words that start a pipeline (with "union", "print", "range", "datatable" below): a
+    // name spelled so must stay a name.
+    "search",
+    "find",
+    "externaldata",
+    "evaluate",
+    "view",
     "and",
     "or",
     "by",

@@ -493,10 +493,12 @@ impl<'a> Parser<'a> {
             "range" => matches!(next, Tok::Ident(_)) && self.at_word_k(2, "from"),
             "evaluate" => matches!(next, Tok::Ident(_)),
             "view" => false,
-            _ => !matches!(
-                next,
-                Tok::Op("|" | "," | ")" | ";" | "=" | "." | "[") | Tok::Eof
-            ),
+            // `union ["T"]` (a space before `[`) is the operator over a quoted table name;
+            // `union["k"]` indexes a column named union.
+            _ if matches!(next, Tok::Op("[")) => {
+                self.toks[(self.pos + 1).min(self.toks.len() - 1)].spaced
+            }
+            _ => !matches!(next, Tok::Op("|" | "," | ")" | ";" | "=" | ".") | Tok::Eof),
         }
     }
 
@@ -1628,6 +1630,23 @@ line```"#,
         assert!(parse("datatable(i:long, g)[1, 2]").is_err());
         assert!(parse("print make_timespan(2, )").is_err());
         assert!(parse("print now()").is_ok());
+    }
+
+    /// Found by the fuzzer: `union` used as a name printed back as the union operator.
+    #[test]
+    fn names_spelled_like_source_operators_round_trip() {
+        let q = "s-union\x0clet+\r\runion-+\runion\runion\x0c\n1-1-1";
+        if let Ok(ast) = parse(q) {
+            assert_eq!(parse(&format_query(&ast)).unwrap(), ast);
+        }
+        for q in [
+            "print union[\"let\"]",
+            "T | extend x = search + 1",
+            "print ['print'] = 1",
+        ] {
+            let ast = parse(q).unwrap();
+            assert_eq!(parse(&format_query(&ast)).unwrap(), ast, "{q}");
+        }
     }
 
     /// Found by the fuzzer: an expression as a pipeline's source was printed in parentheses.
