@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Parser throughput: joins the 594 valid Sentinel queries (../shared/data/kql-parse) into
 # one file of about REPEAT x 0.6 MB and times `iochunt fmt` over it (parse + format + print,
-# so an upper bound on parsing alone). usage: scripts/bench-parse.sh [REPEAT]
+# so an upper bound on parsing alone), and parsing alone (the kql crate's bench_parse example). usage: scripts/bench-parse.sh [REPEAT]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repeat=${1:-30}
@@ -16,6 +16,8 @@ with open("bench-data/corpus.kql", "w") as f:
         for q in qs:
             f.write(q.rstrip().rstrip(";") + "\n;\n")
 PY
+cargo build --release --quiet -p kql --example bench_parse
+target/release/examples/bench_parse bench-data/corpus.kql 3
 size=$(stat -c %s bench-data/corpus.kql)
 start=$(date +%s.%N)
 target/release/iochunt fmt bench-data/corpus.kql > /dev/null
