@@ -7,6 +7,7 @@ mod commands;
 mod data;
 mod feeds;
 mod output;
+mod progress;
 mod sample;
 mod scenarios;
 

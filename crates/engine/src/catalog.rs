@@ -44,6 +44,8 @@ pub struct Catalog {
     sources: HashMap<String, Vec<Source>>,
     order: Vec<String>,
     stats: std::sync::Mutex<Vec<SourceStats>>,
+    /// Bytes of source files read so far, for a progress display.
+    progress: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Catalog {
@@ -51,7 +53,8 @@ impl Catalog {
         Catalog::default()
     }
 
-    pub fn bind(&mut self, table: &str, source: Source) {
+    pub fn bind(&mut self, table: &str, mut source: Source) {
+        source.progress = Some(self.progress.clone());
         if !self.sources.contains_key(table) {
             self.order.push(table.to_string());
         }
@@ -72,6 +75,21 @@ impl Catalog {
 
     pub fn table_names(&self) -> Vec<String> {
         self.order.clone()
+    }
+
+    /// A counter of the bytes read from sources so far, shared with a progress display.
+    pub fn progress(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.progress.clone()
+    }
+
+    /// The size of all bound files.
+    pub fn total_bytes(&self) -> u64 {
+        self.sources
+            .values()
+            .flatten()
+            .filter_map(|s| std::fs::metadata(&s.path).ok())
+            .map(|m| m.len())
+            .sum()
     }
 
     /// What each source read: bytes, rows, malformed rows.
@@ -101,6 +119,7 @@ impl Catalog {
         let mut out = Table::default();
         for s in sources {
             let (t, stats) = s.read(name, keep, prefilter)?;
+
             if let Ok(mut all) = self.stats.lock() {
                 all.push(stats);
             }

@@ -19,6 +19,8 @@ pub struct Source {
     pub path: PathBuf,
     pub display: String,
     pub strict: bool,
+    /// Where to count the bytes read, for a progress display (set by the catalog).
+    pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// What reading one source gave.
@@ -31,6 +33,8 @@ pub struct SourceStats {
     pub malformed: u64,
     /// The first few malformed rows: `file:line: why`.
     pub problems: Vec<String>,
+    /// Bytes already counted into the progress display while reading.
+    pub progressed: u64,
 }
 
 impl Source {
@@ -39,6 +43,7 @@ impl Source {
             path,
             display,
             strict: false,
+            progress: None,
         }
     }
 
@@ -91,6 +96,12 @@ impl Source {
             _ => self.read_jsonl(table, &file, keep, prefilter, &mut stats)?,
         };
         t.columns.shrink_to_fit();
+        if let Some(p) = &self.progress {
+            p.fetch_add(
+                stats.bytes.saturating_sub(stats.progressed),
+                std::sync::atomic::Ordering::Relaxed,
+            );
+        }
         Ok((t, stats))
     }
 
@@ -163,6 +174,10 @@ impl Source {
                     }
                 }
                 base += scan.lines;
+                if let Some(p) = &self.progress {
+                    p.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
+                    stats.progressed += buf.len() as u64;
+                }
                 Ok(())
             };
             crate::scan::scan_chunks(&mut reader, p, &mut each).map_err(|source| {

@@ -63,7 +63,10 @@ pub fn run(args: HuntArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
         Some(s) => s.catalog(),
         None => crate::data::catalog(&args.data, args.feed.strict)?,
     });
+    let progress =
+        crate::progress::Progress::start(catalog.progress(), catalog.total_bytes(), v.quiet);
     let mut outcome = hunt::run::run(&pack, &loaded.set, catalog)?;
+    drop(progress);
     let since = parse_time(args.since.as_deref(), "--since")?;
     let until = parse_time(args.until.as_deref(), "--until")?;
     outcome.findings.retain(|f| match &f.time {
