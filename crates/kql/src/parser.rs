@@ -1379,7 +1379,10 @@ impl<'a> Parser<'a> {
     }
 
     fn word(&mut self, w: String, s: Span) -> PResult<Expr> {
-        if self.at_source_op() {
+        // Inside an expression only datatable and externaldata start a table (`join ...
+        // datatable(...)[...]`); union, print, range and search start one only where a
+        // pipeline may (see `pipeline`), so in `s - union` union is a name.
+        if matches!(w.as_str(), "datatable" | "externaldata") && self.at_source_op() {
             return Ok(Expr::Source(Box::new(self.operator()?)));
         }
         self.bump();
@@ -1647,6 +1650,23 @@ line```"#,
             let ast = parse(q).unwrap();
             assert_eq!(parse(&format_query(&ast)).unwrap(), ast, "{q}");
         }
+    }
+
+    /// Found by the fuzzer: union inside arithmetic printed back differently.
+    #[test]
+    fn source_operators_start_pipelines_not_operands() {
+        let q = "----0--0-union-2-\n-50----0--0-union-2-\n--50--0,union-0,union=-*";
+        if let Ok(ast) = parse(q) {
+            assert_eq!(parse(&format_query(&ast)).unwrap(), ast);
+        }
+        assert!(matches!(
+            parse_expr("s - union").unwrap(),
+            Expr::Binary { .. }
+        ));
+        assert!(matches!(parse_expr("union A, B").unwrap(), Expr::Source(_)));
+        assert!(
+            parse("T | join (union A, B) on x | join kind=inner datatable(x:long)[1] on x").is_ok()
+        );
     }
 
     /// Found by the fuzzer: an expression as a pipeline's source was printed in parentheses.
