@@ -553,7 +553,14 @@ pub fn bin(v: &Value, size: &Value) -> Value {
         (Value::DateTime(t), Value::Timespan(s)) | (Value::Timespan(t), Value::Timespan(s))
             if *s > 0 =>
         {
-            let r = t.div_euclid(*s) * s;
+            // Kusto counts datetime ticks from 0001-01-01, not from 1970: bins line up with
+            // that origin (weekly bins start on Mondays, as 0001-01-01 was one).
+            let origin = if matches!(v, Value::DateTime(_)) {
+                719_162 * TICKS_PER_DAY
+            } else {
+                0
+            };
+            let r = (t + origin).div_euclid(*s) * s - origin;
             if matches!(v, Value::DateTime(_)) {
                 Value::DateTime(r)
             } else {

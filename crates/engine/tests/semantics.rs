@@ -1,0 +1,245 @@
+//! Every operator and scalar function the engine issue lists, each in a small query with
+//! the value Kusto gives (Kusto's documentation and the conformance cases). One table, so a
+//! missing or wrong function shows as one failing line.
+
+use engine::{run_query, Catalog, Options, Value};
+use std::sync::Arc;
+
+fn run(q: &str) -> engine::Table {
+    let query = kql::parse(q).unwrap_or_else(|e| panic!("{q}: {}", e[0].render(q, "q")));
+    run_query(&query, Arc::new(Catalog::new()), &Options::default())
+        .unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+/// The first value of `print x = EXPR`, as Kusto's tostring would show it.
+fn scalar(expr: &str) -> String {
+    let t = run(&format!("print x = {expr}"));
+    t.rows[0].values[0].to_kusto_string()
+}
+
+#[test]
+fn scalar_functions_give_kusto_values() {
+    let cases: &[(&str, &str)] = &[
+        ("tolower('AbC')", "abc"),
+        ("toupper('MÜller')", "MÜLLER"),
+        ("strlen('héllo')", "5"),
+        ("substring('abcdef', 2, 3)", "cde"),
+        ("strcat('a', 1, true)", "a1true"),
+        ("split('a,b,c', ',')", "[\"a\",\"b\",\"c\"]"),
+        ("split('a,b,c', ',', 1)", "[\"b\"]"),
+        ("trim(@'[-x]+', '--x-abc-x')", "abc"),
+        ("replace_string('a.b.c', '.', '-')", "a-b-c"),
+        ("extract(@'(\\d+)\\.(\\d+)', 2, 'v 10.25')", "25"),
+        (
+            "parse_url('https://u:p@evil.com:8443/a/b?q=1#f').Host",
+            "evil.com",
+        ),
+        (
+            "parse_url('https://evil.com:8443/a?q=1')['Query Parameters'].q",
+            "1",
+        ),
+        ("parse_json('{\"a\": [1, 2]}').a[1]", "2"),
+        ("todynamic('[1]')[0]", "1"),
+        ("tostring(1d)", "1.00:00:00"),
+        (
+            "tostring(datetime(2020-01-01))",
+            "2020-01-01T00:00:00.0000000Z",
+        ),
+        ("tostring(true)", "true"),
+        ("toint('42')", "42"),
+        ("tolong(2.9)", "2"),
+        ("toreal('1.5')", "1.5"),
+        (
+            "todatetime('2020-01-02 03:04:05')",
+            "2020-01-02T03:04:05.0000000Z",
+        ),
+        ("totimespan('01:30:00')", "01:30:00"),
+        ("tobool('true')", "true"),
+        ("iff(1 > 2, 'a', 'b')", "b"),
+        ("iif(true, 1, 2)", "1"),
+        ("case(1 > 2, 'a', 2 > 1, 'b', 'c')", "b"),
+        ("coalesce('', 'x')", "x"),
+        ("isnull(long(null))", "true"),
+        ("isnotnull(1)", "true"),
+        ("isempty('')", "true"),
+        ("isnotempty('a')", "true"),
+        (
+            "datetime_add('day', 1, datetime(2020-02-28))",
+            "2020-02-29T00:00:00.0000000Z",
+        ),
+        (
+            "datetime_add('month', 1, datetime(2020-01-31))",
+            "2020-02-29T00:00:00.0000000Z",
+        ),
+        (
+            "datetime_diff('day', datetime(2020-01-03), datetime(2020-01-01))",
+            "2",
+        ),
+        (
+            "startofday(datetime(2020-01-02 13:00))",
+            "2020-01-02T00:00:00.0000000Z",
+        ),
+        (
+            "bin(datetime(2020-01-02 13:37), 1h)",
+            "2020-01-02T13:00:00.0000000Z",
+        ),
+        ("bin(17, 5)", "15"),
+        ("floor(7.5, 2.0)", "6"),
+        ("ipv4_is_private('10.1.2.3')", "true"),
+        ("ipv4_is_private('91.92.34.228')", "false"),
+        ("ipv4_is_in_range('91.92.34.228', '91.92.34.0/24')", "true"),
+        ("ipv4_is_match('91.92.34.228', '91.92.35.1', 16)", "true"),
+        ("array_length(dynamic([1, 2, 3]))", "3"),
+        ("pack_array(1, 'a')", "[1,\"a\"]"),
+        ("bag_pack('k', 1)", "{\"k\":1}"),
+        ("gettype(1.5)", "real"),
+        ("gettype(dynamic([]))", "array"),
+        ("not(1 > 2)", "true"),
+    ];
+    let mut wrong = Vec::new();
+    for (expr, want) in cases {
+        let got = scalar(expr);
+        if got != *want {
+            wrong.push(format!("{expr}: want {want}, got {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    assert!(scalar("now() > ago(1d)") == "true");
+}
+
+#[test]
+fn string_operators_follow_kusto() {
+    let t = run(
+        "datatable(s:string)['cdn.beroniw.com', 'xberoniw.com', 'BERONIW.COM', 'beroniw.community', 'MÜLLER'] \
+         | extend has_ = s has 'beroniw.com', contains_ = s contains 'BERONIW', in_ = s in ('BERONIW.COM'), \
+           in_ci = s in~ ('beroniw.com', 'müller'), eq_ci = s =~ 'müller', sw = s startswith 'cdn', ew = s endswith '.com', \
+           any_ = s has_any ('community', 'zzz'), neg = s !has 'beroniw.com'",
+    );
+    let col = |name: &str| -> Vec<String> {
+        let i = t.columns.iter().position(|c| c.name == name).unwrap();
+        t.rows
+            .iter()
+            .map(|r| r.values[i].to_kusto_string())
+            .collect()
+    };
+    assert_eq!(col("has_"), ["true", "false", "true", "false", "false"]);
+    assert_eq!(col("contains_"), ["true", "true", "true", "true", "false"]);
+    assert_eq!(col("in_"), ["false", "false", "true", "false", "false"]);
+    assert_eq!(col("in_ci"), ["false", "false", "true", "false", "true"]);
+    assert_eq!(col("eq_ci"), ["false", "false", "false", "false", "true"]);
+    assert_eq!(col("sw"), ["true", "false", "false", "false", "false"]);
+    assert_eq!(col("ew"), ["true", "true", "true", "false", "false"]);
+    assert_eq!(col("any_"), ["false", "false", "false", "true", "false"]);
+    assert_eq!(col("neg"), ["false", "true", "false", "true", "true"]);
+}
+
+fn rows(q: &str) -> Vec<Vec<String>> {
+    run(q)
+        .rows
+        .iter()
+        .map(|r| r.values.iter().map(Value::to_kusto_string).collect())
+        .collect()
+}
+
+#[test]
+fn tabular_operators_follow_kusto() {
+    let t = "datatable(k:string, v:long, d:datetime)['a', 3, datetime(2020-01-01), 'b', 1, datetime(2020-01-02), 'a', 2, datetime(2020-01-03), 'c', long(null), datetime(2020-01-04)]";
+    assert_eq!(
+        rows(&format!("{t} | where v > 1 | project k")),
+        [["a"], ["a"]]
+    );
+    assert_eq!(rows(&format!("{t} | project-away d, v | take 1")), [["a"]]);
+    assert_eq!(rows(&format!("{t} | project-keep v | take 1")), [["3"]]);
+    assert_eq!(
+        rows(&format!(
+            "{t} | project-rename key = k | project key | take 1"
+        )),
+        [["a"]]
+    );
+    assert_eq!(
+        run(&format!("{t} | project-reorder v")).columns[0].name,
+        "v"
+    );
+    assert_eq!(
+        rows(&format!("{t} | extend w = v * 2 | project w | take 1")),
+        [["6"]]
+    );
+    assert_eq!(
+        rows(&format!("{t} | order by v | project v")),
+        [["3"], ["2"], ["1"], [""]],
+        "desc, nulls last"
+    );
+    assert_eq!(
+        rows(&format!("{t} | sort by v asc | project v")),
+        [[""], ["1"], ["2"], ["3"]],
+        "asc, nulls first"
+    );
+    assert_eq!(rows(&format!("{t} | top 1 by d | project k")), [["c"]]);
+    assert_eq!(rows(&format!("{t} | distinct k | count")), [["3"]]);
+    assert_eq!(
+        rows(&format!("{t} | summarize n = count(), c = countif(v > 1), dc = dcount(k), s = sum(v), si = sumif(v, k == 'a'), a = avg(v), mn = min(v), mx = max(v), st = make_set(k), l = make_list(v), ta = take_any(k)")),
+        [["4", "2", "3", "6", "5", "2", "1", "3", "[\"a\",\"b\",\"c\"]", "[3,1,2]", "a"]]
+    );
+    assert_eq!(
+        rows(&format!("{t} | summarize arg_max(v, k)")),
+        [["3", "a"]]
+    );
+    assert_eq!(
+        rows(&format!("{t} | summarize arg_min(v, k)")),
+        [["1", "b"]]
+    );
+    assert_eq!(
+        rows(&format!(
+            "{t} | summarize n = count() by bin(d, 2d) | order by d asc | project n"
+        )),
+        [["2"], ["2"]]
+    );
+    // Weekly bins start on Mondays (Kusto's ticks count from 0001-01-01, a Monday).
+    assert_eq!(
+        scalar("bin(datetime(2020-01-02), 7d)"),
+        "2019-12-30T00:00:00.0000000Z"
+    );
+    assert_eq!(
+        rows("let x = 5; let f = (a:long) { a * 2 }; print f(x)"),
+        [["10"]]
+    );
+    assert_eq!(
+        rows("let T = materialize(range i from 1 to 3 step 1); T | count"),
+        [["3"]]
+    );
+    assert_eq!(
+        rows("range i from 1 to 3 step 1 | union (print i = 9) | count"),
+        [["4"]]
+    );
+}
+
+#[test]
+fn joins_of_every_kind() {
+    let l = "datatable(k:long, lv:string)[1, 'a', 1, 'a2', 2, 'b']";
+    let r = "datatable(k:long, rv:string)[1, 'x', 3, 'z']";
+    let count =
+        |kind: &str| rows(&format!("{l} | join kind={kind} ({r}) on k | count"))[0][0].clone();
+    assert_eq!(
+        rows(&format!("{l} | join ({r}) on k | count"))[0][0],
+        "1",
+        "innerunique by default"
+    );
+    assert_eq!(count("inner"), "2");
+    assert_eq!(count("leftouter"), "3");
+    assert_eq!(count("leftanti"), "1");
+    assert_eq!(count("leftsemi"), "2");
+    assert_eq!(count("rightouter"), "3");
+    assert_eq!(count("rightanti"), "1");
+    assert_eq!(count("rightsemi"), "1");
+    assert_eq!(count("fullouter"), "4");
+    assert_eq!(
+        run(&format!(
+            "{l} | join kind=inner ({r}) on $left.k == $right.k"
+        ))
+        .columns
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect::<Vec<_>>(),
+        ["k", "lv", "k1", "rv"]
+    );
+}
