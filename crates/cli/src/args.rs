@@ -121,6 +121,16 @@ pub struct DataArgs {
     /// Bind one file or folder to a table
     #[arg(long, value_name = "NAME=PATH")]
     pub table: Vec<String>,
+    /// How CSV dates such as 01/02/2026 read: day first (dmy) or month first (mdy); by
+    /// default inferred per column, with a warning when the values leave it open
+    #[arg(long, value_enum, value_name = "ORDER")]
+    pub date_order: Option<DateOrder>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DateOrder {
+    Dmy,
+    Mdy,
 }
 
 #[derive(Args, Debug)]

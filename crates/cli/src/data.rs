@@ -35,6 +35,7 @@ pub fn catalog(args: &DataArgs, strict: bool) -> anyhow::Result<Catalog> {
     let mut bind = |table: &str, path: PathBuf| {
         let mut s = Source::new(path.clone(), path.display().to_string());
         s.strict = strict;
+        s.day_first = args.date_order.map(|o| o == crate::args::DateOrder::Dmy);
         cat.bind(table, s);
     };
     for dir in &args.data {

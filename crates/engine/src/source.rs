@@ -21,6 +21,9 @@ pub struct Source {
     pub strict: bool,
     /// Where to count the bytes read, for a progress display (set by the catalog).
     pub progress: Option<std::sync::Arc<std::sync::atomic::AtomicU64>>,
+    /// `Some(true)` for day-first dates (`26/03/2026`), `Some(false)` for month-first, `None`
+    /// to infer per column.
+    pub day_first: Option<bool>,
 }
 
 /// What reading one source gave.
@@ -35,6 +38,8 @@ pub struct SourceStats {
     pub problems: Vec<String>,
     /// Bytes already counted into the progress display while reading.
     pub progressed: u64,
+    /// Things the user should know that are not errors (an ambiguous date order, ...).
+    pub warnings: Vec<String>,
 }
 
 impl Source {
@@ -44,6 +49,7 @@ impl Source {
             display,
             strict: false,
             progress: None,
+            day_first: None,
         }
     }
 
@@ -334,9 +340,50 @@ impl Source {
             .collect();
         let width = columns.len();
         let mut rows = Vec::new();
+        // Read ahead a sample to settle each datetime column's day/month order.
+        let mut sample: Vec<csv::ByteRecord> = Vec::new();
         let mut record = csv::ByteRecord::new();
-        loop {
+        let mut ended = false;
+        while sample.len() < 1000 {
             match rdr.read_byte_record(&mut record) {
+                Ok(true) => sample.push(record.clone()),
+                Ok(false) => {
+                    ended = true;
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        let day_first: Vec<Option<bool>> = (0..header.len())
+            .map(|i| {
+                let col = &columns[map[i]];
+                if col.ty != Type::DateTime {
+                    return None;
+                }
+                let values = sample.iter().filter_map(|r| r.get(i)).filter_map(|f| std::str::from_utf8(f).ok());
+                let (order, ambiguous) = infer_day_first(values, self.day_first);
+                if ambiguous {
+                    stats.warnings.push(format!(
+                        "{}: column {} has dates like 01/02/2026 that read either way; assuming {} (--date-order dmy|mdy settles it)",
+                        self.display,
+                        col.name,
+                        if order == Some(false) { "month first" } else { "day first" }
+                    ));
+                }
+                order
+            })
+            .collect();
+        let mut pending = sample.into_iter();
+        loop {
+            let next = match pending.next() {
+                Some(r) => {
+                    record = r;
+                    Ok(true)
+                }
+                None if ended => Ok(false),
+                None => rdr.read_byte_record(&mut record),
+            };
+            match next {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
@@ -363,7 +410,7 @@ impl Source {
             for (i, field) in record.iter().enumerate() {
                 let ci = map[i];
                 match std::str::from_utf8(field) {
-                    Ok(f) => values[ci] = text_value(f, columns[ci].ty),
+                    Ok(f) => values[ci] = text_value(f, columns[ci].ty, day_first[i]),
                     Err(_) => bad = Some(i),
                 }
             }
@@ -392,28 +439,49 @@ impl Source {
 }
 
 /// A CSV cell as a value of its column's type; empty cells are null (strings: `""`).
-fn text_value(s: &str, ty: Type) -> Value {
+fn text_value(s: &str, ty: Type, day_first: Option<bool>) -> Value {
     if s.is_empty() {
         return Value::null_of(ty);
     }
     match ty {
         Type::String => Value::str(s),
-        Type::DateTime => parse_datetime(
-            s,
-            Some(
-                s.split('/')
-                    .next()
-                    .and_then(|d| d.parse::<u32>().ok())
-                    .is_some_and(|d| d > 12)
-                    || s.contains(", "),
-            ),
-        )
-        .map_or(Value::Null, Value::DateTime),
+        Type::DateTime => parse_datetime(s, day_first).map_or(Value::Null, Value::DateTime),
         Type::Dynamic => serde_json::from_str::<Json>(s).map_or_else(
             |_| Value::from_json(&Json::String(s.into())),
             |j| Value::from_json(&j),
         ),
         other => Value::str(s).convert(other),
+    }
+}
+
+/// The day/month order of a column of `dd/mm/yyyy` or `mm/dd/yyyy` dates: a first number
+/// past 12 means day first, a second past 12 means month first. Returns the order and
+/// whether the values left it open (then `given`, or day first, is assumed).
+pub fn infer_day_first<'a>(
+    values: impl Iterator<Item = &'a str>,
+    given: Option<bool>,
+) -> (Option<bool>, bool) {
+    let (mut day_first, mut month_first, mut slashed) = (false, false, false);
+    for v in values {
+        let mut parts = v.trim().split('/');
+        let (Some(a), Some(b)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(a), Ok(b)) = (a.trim().parse::<u32>(), b.trim().parse::<u32>()) else {
+            continue;
+        };
+        slashed = true;
+        day_first |= a > 12;
+        month_first |= b > 12;
+    }
+    if given.is_some() {
+        return (given, false);
+    }
+    match (slashed, day_first, month_first) {
+        (false, _, _) => (None, false),
+        (true, true, false) => (Some(true), false),
+        (true, false, true) => (Some(false), false),
+        _ => (Some(true), true),
     }
 }
 
@@ -477,5 +545,37 @@ fn json_value(v: &Json, ty: Type) -> Value {
         }
         (Json::String(s), t) => Value::str(s).convert(t),
         (other, t) => Value::from_json(other).scalar().convert(t),
+    }
+}
+
+#[cfg(test)]
+mod date_order_tests {
+    use super::infer_day_first;
+
+    #[test]
+    fn infers_the_order_per_column_and_flags_ambiguity() {
+        assert_eq!(
+            infer_day_first(
+                ["26/03/2026, 15:18:18.790", "01/04/2026, 10:00"].into_iter(),
+                None
+            ),
+            (Some(true), false)
+        );
+        assert_eq!(
+            infer_day_first(["3/26/2026, 3:18:18 PM"].into_iter(), None),
+            (Some(false), false)
+        );
+        assert_eq!(
+            infer_day_first(["01/02/2026, 10:00"].into_iter(), None),
+            (Some(true), true)
+        );
+        assert_eq!(
+            infer_day_first(["01/02/2026, 10:00"].into_iter(), Some(false)),
+            (Some(false), false)
+        );
+        assert_eq!(
+            infer_day_first(["2026-03-26T10:00:00Z"].into_iter(), None),
+            (None, false)
+        );
     }
 }

@@ -364,7 +364,7 @@ fn summary(o: &Outcome, started: Instant) {
         }
     }
     for s in &o.sources {
-        for p in &s.problems {
+        for p in s.problems.iter().chain(&s.warnings) {
             eprintln!("iochunt: {p}");
         }
         eprintln!(

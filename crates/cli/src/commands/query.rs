@@ -29,7 +29,7 @@ pub fn run(args: QueryArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
     let table = engine::run_query(&query, catalog.clone(), &opts)?;
     if !v.quiet {
         for s in catalog.stats() {
-            for p in &s.problems {
+            for p in s.problems.iter().chain(&s.warnings) {
                 eprintln!("iochunt: {p}");
             }
             if s.malformed > 0 {

@@ -151,3 +151,38 @@ fn table_binding_and_csv_output() {
     assert_eq!(code, 0);
     assert_eq!(out, "Name\n'=cmd|' /C calc'!A0\n");
 }
+
+#[test]
+fn csv_date_order_is_inferred_warned_and_settled() {
+    let dir = temp_dir("qdates");
+    let csv = dir.join("CommonSecurityLog.csv");
+    std::fs::write(
+        &csv,
+        "TimeGenerated [UTC],DestinationIP\n\"01/02/2026, 10:00:00.000\",1.2.3.4\n",
+    )
+    .unwrap();
+    let d = dir.to_str().unwrap();
+    let q = "CommonSecurityLog | project TimeGenerated";
+    let (_, out, err) = iochunt(&["query", q, "--data", d, "--format", "csv"]);
+    assert!(out.contains("2026-02-01T10:00:00"), "{out}");
+    assert!(err.contains("column TimeGenerated has dates like 01/02/2026 that read either way; assuming day first"), "{err}");
+    let (_, out, err) = iochunt(&[
+        "query",
+        q,
+        "--data",
+        d,
+        "--format",
+        "csv",
+        "--date-order",
+        "mdy",
+    ]);
+    assert!(out.contains("2026-01-02T10:00:00"), "{out}");
+    assert!(!err.contains("either way"), "{err}");
+    std::fs::write(&csv, "TimeGenerated [UTC],DestinationIP\n\"3/26/2026, 3:18:18 PM\",1.2.3.4\n\"01/02/2026, 10:00:00.000\",1.2.3.4\n").unwrap();
+    let (_, out, err) = iochunt(&["query", q, "--data", d, "--format", "csv"]);
+    assert!(
+        out.contains("2026-03-26T15:18:18") && out.contains("2026-01-02T10:00:00"),
+        "month first, from the 26: {out}"
+    );
+    assert!(!err.contains("either way"), "{err}");
+}
