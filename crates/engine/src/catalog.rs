@@ -12,12 +12,17 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const TABLES_JSON: &str = include_str!("../data/tables.json");
+/// SecurityEvent and SigninLogs, from Microsoft's Azure Monitor Logs table reference.
+const MORE_TABLES_JSON: &str = include_str!("../data/tables-azure-monitor.json");
 
 fn schemas() -> &'static HashMap<String, Vec<Column>> {
     static S: OnceLock<HashMap<String, Vec<Column>>> = OnceLock::new();
     S.get_or_init(|| {
-        let raw: HashMap<String, Vec<(String, String)>> =
+        let mut raw: HashMap<String, Vec<(String, String)>> =
             serde_json::from_str(TABLES_JSON).unwrap_or_default();
+        let more: HashMap<String, Vec<(String, String)>> =
+            serde_json::from_str(MORE_TABLES_JSON).unwrap_or_default();
+        raw.extend(more);
         raw.into_iter()
             .map(|(t, cols)| {
                 let cols = cols

@@ -243,3 +243,30 @@ fn joins_of_every_kind() {
         ["k", "lv", "k1", "rv"]
     );
 }
+
+#[test]
+fn the_catalog_knows_the_tables_hunts_use() {
+    for t in [
+        "CommonSecurityLog",
+        "DnsEvents",
+        "DeviceNetworkEvents",
+        "UrlClickEvents",
+        "DeviceProcessEvents",
+        "DeviceFileEvents",
+        "Syslog",
+        "SecurityEvent",
+        "ThreatIntelligenceIndicator",
+        "ThreatIntelIndicators",
+        "SigninLogs",
+    ] {
+        assert!(engine::schema_of(t).is_some(), "{t}");
+    }
+    let se = engine::schema_of("SecurityEvent").unwrap();
+    assert!(se
+        .iter()
+        .any(|c| c.name == "EventID" && c.ty == engine::Type::Int));
+    let si = engine::schema_of("SigninLogs").unwrap();
+    assert!(si
+        .iter()
+        .any(|c| c.name == "LocationDetails" && c.ty == engine::Type::Dynamic));
+}
