@@ -154,28 +154,16 @@ impl Source {
                 for &(l, a, b) in &scan.candidates {
                     let n = base + l;
                     let text = String::from_utf8_lossy(&buf[a..b]);
-                    match serde_json::from_str::<Json>(text.trim()) {
-                        Ok(Json::Object(obj)) => {
+                    match object_line(text.trim()) {
+                        Ok(obj) => {
                             let row = object_row(&obj, &mut columns, file, n);
                             if keep(&columns, &row)? {
                                 rows.push(row);
                             }
                         }
-                        Ok(_) => {
+                        Err(why) => {
                             stats.rows -= 1;
-                            self.malformed(stats, n, "expected a JSON object".into())?
-                        }
-                        Err(e) => {
-                            stats.rows -= 1;
-                            let why = e.to_string();
-                            self.malformed(
-                                stats,
-                                n,
-                                format!(
-                                    "invalid JSON: {}",
-                                    why.split(" at line").next().unwrap_or("")
-                                ),
-                            )?
+                            self.malformed(stats, n, why)?
                         }
                     }
                 }
@@ -226,23 +214,15 @@ impl Source {
                 }
                 continue;
             }
-            match serde_json::from_str::<Json>(text) {
-                Ok(Json::Object(obj)) => {
+            match object_line(text) {
+                Ok(obj) => {
                     stats.rows += 1;
                     let row = object_row(&obj, &mut columns, file, n);
                     if keep(&columns, &row)? {
                         rows.push(row);
                     }
                 }
-                Ok(_) => self.malformed(stats, n, "expected a JSON object".into())?,
-                Err(e) => self.malformed(
-                    stats,
-                    n,
-                    format!(
-                        "invalid JSON: {}",
-                        e.to_string().split(" at line").next().unwrap_or("")
-                    ),
-                )?,
+                Err(why) => self.malformed(stats, n, why)?,
             }
         }
         Ok(Table { columns, rows })
@@ -482,6 +462,18 @@ pub fn infer_day_first<'a>(
         (true, true, false) => (Some(true), false),
         (true, false, true) => (Some(false), false),
         _ => (Some(true), true),
+    }
+}
+
+/// One line of a JSON-lines file as an object, or why it is not one.
+fn object_line(text: &str) -> std::result::Result<serde_json::Map<String, Json>, String> {
+    match serde_json::from_str::<Json>(text) {
+        Ok(Json::Object(obj)) => Ok(obj),
+        Ok(_) => Err("expected a JSON object".into()),
+        Err(e) => Err(format!(
+            "invalid JSON: {}",
+            e.to_string().split(" at line").next().unwrap_or("")
+        )),
     }
 }
 

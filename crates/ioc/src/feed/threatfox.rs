@@ -21,6 +21,33 @@ fn malware(printable: Option<String>, id: Option<String>, alias: Option<String>)
     }]
 }
 
+/// The names the JSON export and the API give the fields that differ: value, first seen,
+/// last seen.
+const EXPORT_FIELDS: [&str; 3] = ["ioc_value", "first_seen_utc", "last_seen_utc"];
+const API_FIELDS: [&str; 3] = ["ioc", "first_seen", "last_seen"];
+
+/// An entry from one record of the export or the API (`fields` names the three that differ).
+fn record_entry(r: &Value, fields: &[&str; 3], locate: &mut LineLocator) -> Entry {
+    let raw = str_field(r, fields[0]).unwrap_or_default();
+    Entry {
+        line: locate.line_of(&raw),
+        declared: str_field(r, "ioc_type"),
+        threat_type: str_field(r, "threat_type"),
+        malware: malware(
+            str_field(r, "malware_printable"),
+            str_field(r, "malware"),
+            str_field(r, "malware_alias"),
+        ),
+        confidence: str_field(r, "confidence_level"),
+        first_seen: str_field(r, fields[1]),
+        last_seen: str_field(r, fields[2]),
+        reference: str_field(r, "reference"),
+        tags: tags_field(r, "tags"),
+        reporter: str_field(r, "reporter"),
+        raw,
+    }
+}
+
 /// The JSON export: an object of id -> list of records.
 pub(crate) fn read_export(
     json: &Value,
@@ -37,28 +64,7 @@ pub(crate) fn read_export(
         _ => Vec::new(),
     };
     for r in records {
-        let raw = str_field(r, "ioc_value").unwrap_or_default();
-        let line = locate.line_of(&raw);
-        out.push(
-            path,
-            Entry {
-                line,
-                declared: str_field(r, "ioc_type"),
-                threat_type: str_field(r, "threat_type"),
-                malware: malware(
-                    str_field(r, "malware_printable"),
-                    str_field(r, "malware"),
-                    str_field(r, "malware_alias"),
-                ),
-                confidence: str_field(r, "confidence_level"),
-                first_seen: str_field(r, "first_seen_utc"),
-                last_seen: str_field(r, "last_seen_utc"),
-                reference: str_field(r, "reference"),
-                tags: tags_field(r, "tags"),
-                reporter: str_field(r, "reporter"),
-                raw,
-            },
-        );
+        out.push(path, record_entry(r, &EXPORT_FIELDS, locate));
     }
     Ok(out)
 }
@@ -216,28 +222,7 @@ pub(crate) fn read_api(
         }
     };
     for r in data {
-        let raw = str_field(r, "ioc").unwrap_or_default();
-        let line = locate.line_of(&raw);
-        out.push(
-            path,
-            Entry {
-                line,
-                declared: str_field(r, "ioc_type"),
-                threat_type: str_field(r, "threat_type"),
-                malware: malware(
-                    str_field(r, "malware_printable"),
-                    str_field(r, "malware"),
-                    str_field(r, "malware_alias"),
-                ),
-                confidence: str_field(r, "confidence_level"),
-                first_seen: str_field(r, "first_seen"),
-                last_seen: str_field(r, "last_seen"),
-                reference: str_field(r, "reference"),
-                tags: tags_field(r, "tags"),
-                reporter: str_field(r, "reporter"),
-                raw,
-            },
-        );
+        out.push(path, record_entry(r, &API_FIELDS, locate));
     }
     Ok(out)
 }
