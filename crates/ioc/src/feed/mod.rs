@@ -163,11 +163,13 @@ impl FeedRead {
                     .malware
                     .into_iter()
                     .filter(|m| !m.name.is_empty())
-                    .map(|m| {
-                        self.families
-                            .entry(m.clone())
-                            .or_insert_with(|| Arc::new(m))
-                            .clone()
+                    .map(|m| match self.families.get(&m) {
+                        Some(known) => known.clone(),
+                        None => {
+                            let shared = Arc::new(m.clone());
+                            self.families.insert(m, shared.clone());
+                            shared
+                        }
                     })
                     .collect();
                 self.indicators.push(ind)
