@@ -22,11 +22,17 @@ const CHUNK: usize = 16 << 20;
 
 /// Reads `reader` in chunks cut at line ends and calls `each` with every chunk's scan and
 /// bytes, in order.
+/// `file` names the source in read errors; errors from `each` pass through unchanged.
 pub fn scan_chunks(
     reader: &mut dyn Read,
+    file: &str,
     prefilter: &Prefilter,
     each: &mut dyn FnMut(&ChunkScan, &[u8]) -> crate::Result<()>,
-) -> std::io::Result<()> {
+) -> crate::Result<()> {
+    let io = |source| crate::EngineError::Io {
+        file: file.to_string(),
+        source,
+    };
     // One buffer for the whole file: the unscanned tail of a chunk moves to its front.
     let mut buf: Vec<u8> = vec![0; CHUNK];
     let mut kept = 0;
@@ -37,7 +43,7 @@ pub fn scan_chunks(
         }
         let mut filled = kept;
         while filled < buf.len() {
-            let n = reader.read(&mut buf[filled..])?;
+            let n = reader.read(&mut buf[filled..]).map_err(io)?;
             if n == 0 {
                 break;
             }
@@ -56,7 +62,7 @@ pub fn scan_chunks(
             }
         };
         let scan = scan_parallel(&buf[..cut], prefilter);
-        each(&scan, &buf[..cut]).map_err(|e| std::io::Error::other(e.to_string()))?;
+        each(&scan, &buf[..cut])?;
         if eof {
             return Ok(());
         }
@@ -211,7 +217,7 @@ mod tests {
         assert_eq!((one.lines, one.rows), (many.lines, many.rows));
         let mut seen = Vec::new();
         let mut r: &[u8] = &buf;
-        scan_chunks(&mut r, &p(), &mut |s, _| {
+        scan_chunks(&mut r, "test", &p(), &mut |s, _| {
             seen.extend(s.candidates.iter().map(|c| c.0));
             Ok(())
         })

@@ -174,12 +174,7 @@ impl Source {
                 }
                 Ok(())
             };
-            crate::scan::scan_chunks(&mut reader, p, &mut each).map_err(|source| {
-                EngineError::Io {
-                    file: self.display.clone(),
-                    source,
-                }
-            })?;
+            crate::scan::scan_chunks(&mut reader, &self.display, p, &mut each)?;
             return Ok(Table { columns, rows });
         }
         let mut line = String::new();
