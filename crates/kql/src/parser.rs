@@ -698,7 +698,7 @@ impl<'a> Parser<'a> {
                 }
             }
             "scan" => self.scan(&mut op)?,
-            "datatable" => {
+            "datatable" | "externaldata" => {
                 op.clauses.push(self.schema_clause()?);
                 self.expect_op("[")?;
                 let items = self.items_until("]", true)?;
@@ -709,19 +709,7 @@ impl<'a> Parser<'a> {
                     parenthesized: false,
                     spaced: false,
                 });
-            }
-            "externaldata" => {
-                op.clauses.push(self.schema_clause()?);
-                self.expect_op("[")?;
-                let items = self.items_until("]", true)?;
-                self.expect_op("]")?;
-                op.clauses.push(Clause {
-                    keyword: Some("[".into()),
-                    items,
-                    parenthesized: false,
-                    spaced: false,
-                });
-                if self.eat_word("with") {
+                if name == "externaldata" && self.eat_word("with") {
                     op.clauses.push(self.paren_clause("with")?);
                 }
             }
