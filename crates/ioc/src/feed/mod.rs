@@ -291,8 +291,13 @@ fn looks_like_json(t: &str) -> bool {
 }
 
 fn parse_json(text: &str, name: &str) -> Result<serde_json::Value, FeedError> {
-    serde_json::from_str(text).map_err(|e| FeedError::Json {
-        path: name.to_string(),
+    serde_json::from_str(text).map_err(|e| json_error(&e, name))
+}
+
+/// A JSON syntax error at its line and column, without serde's own position suffix.
+pub(crate) fn json_error(e: &serde_json::Error, path: &str) -> FeedError {
+    FeedError::Json {
+        path: path.to_string(),
         line: e.line(),
         column: e.column(),
         why: e
@@ -301,7 +306,7 @@ fn parse_json(text: &str, name: &str) -> Result<serde_json::Value, FeedError> {
             .next()
             .unwrap_or_default()
             .to_string(),
-    })
+    }
 }
 
 fn read_json(

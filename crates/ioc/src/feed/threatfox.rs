@@ -166,17 +166,7 @@ pub(crate) fn read_export_stream(text: &str, path: &str) -> Result<FeedRead, Fee
     let out = de
         .deserialize_map(visitor)
         .and_then(|o| de.end().map(|_| o));
-    out.map_err(|e| FeedError::Json {
-        path: path.to_string(),
-        line: e.line(),
-        column: e.column(),
-        why: e
-            .to_string()
-            .split(" at line")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    })
+    out.map_err(|e| super::json_error(&e, path))
 }
 
 /// True when the text starts like a ThreatFox export: `{ "<digits>": [`.
