@@ -45,6 +45,15 @@ pub struct Env {
 }
 
 impl Env {
+    /// An environment with no names bound yet over `catalog`.
+    fn new(catalog: Arc<Catalog>) -> Env {
+        Env {
+            vars: HashMap::new(),
+            catalog,
+            cache: std::rc::Rc::new(RefCell::new(HashMap::new())),
+        }
+    }
+
     pub fn scalar(&self, name: &str) -> Option<Value> {
         match self.vars.get(name)? {
             Binding::Scalar(v) => Some(v.clone()),
@@ -69,11 +78,7 @@ impl Env {
 
 /// Runs a query and returns its last result.
 pub fn run_query(query: &kql::Query, catalog: Arc<Catalog>, _options: &Options) -> Result<Table> {
-    let mut env = Env {
-        vars: HashMap::new(),
-        catalog,
-        cache: std::rc::Rc::new(RefCell::new(HashMap::new())),
-    };
+    let mut env = Env::new(catalog);
     run_statements(&query.statements, &mut env)
 }
 
@@ -1507,11 +1512,7 @@ pub struct Evaluator {
 impl Evaluator {
     /// Runs `lets` (the hunt's `let` statements) so their names can be used.
     pub fn new(lets: &[Statement], catalog: Arc<Catalog>) -> Result<Evaluator> {
-        let mut env = Env {
-            vars: HashMap::new(),
-            catalog,
-            cache: std::rc::Rc::new(RefCell::new(HashMap::new())),
-        };
+        let mut env = Env::new(catalog);
         for s in lets {
             if let StatementKind::Let {
                 name,
