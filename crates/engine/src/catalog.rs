@@ -110,9 +110,10 @@ impl Catalog {
         prefilter: Option<&crate::Prefilter>,
     ) -> Result<Table> {
         let Some(sources) = self.sources.get(name) else {
-            if let Some(cols) = schema_of(name) {
-                return err(format!("no data for table `{name}` (its schema is known: bind a file with --data or --table {name}=PATH)"))
-                    .or_else(|e| if cols.is_empty() { Ok(Table::default()) } else { Err(e) });
+            if schema_of(name).is_some() {
+                return err(format!(
+                    "no data for table `{name}` (its schema is known: bind a file with --data or --table {name}=PATH)"
+                ));
             }
             let mut known: Vec<&str> = self.order.iter().map(String::as_str).collect();
             known.sort();
