@@ -16,13 +16,6 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// Execution options.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Malformed input rows are fatal instead of counted.
-    pub strict: bool,
-}
-
 #[derive(Clone)]
 enum Binding {
     Scalar(Value),
@@ -77,7 +70,7 @@ impl Env {
 }
 
 /// Runs a query and returns its last result.
-pub fn run_query(query: &kql::Query, catalog: Arc<Catalog>, _options: &Options) -> Result<Table> {
+pub fn run_query(query: &kql::Query, catalog: Arc<Catalog>) -> Result<Table> {
     let mut env = Env::new(catalog);
     run_statements(&query.statements, &mut env)
 }

@@ -20,7 +20,7 @@ mod value;
 
 pub use catalog::{schema_of, Catalog};
 pub use error::{EngineError, Result};
-pub use exec::{run_query, Evaluator, Options};
+pub use exec::{run_query, Evaluator};
 pub use prefilter::{derive as derive_prefilter, Prefilter};
 pub use source::{Source, SourceStats};
 pub use table::{Column, Provenance, Row, Table};

@@ -2,13 +2,12 @@
 //! the value Kusto gives (Kusto's documentation and the conformance cases). One table, so a
 //! missing or wrong function shows as one failing line.
 
-use engine::{run_query, Catalog, Options, Value};
+use engine::{run_query, Catalog, Value};
 use std::sync::Arc;
 
 fn run(q: &str) -> engine::Table {
     let query = kql::parse(q).unwrap_or_else(|e| panic!("{q}: {}", e[0].render(q, "q")));
-    run_query(&query, Arc::new(Catalog::new()), &Options::default())
-        .unwrap_or_else(|e| panic!("{q}: {e}"))
+    run_query(&query, Arc::new(Catalog::new())).unwrap_or_else(|e| panic!("{q}: {e}"))
 }
 
 /// The first value of `print x = EXPR`, as Kusto's tostring would show it.

@@ -23,10 +23,7 @@ pub fn run(args: QueryArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
         }
     };
     let catalog = Arc::new(crate::data::catalog(&args.data, args.strict)?);
-    let opts = engine::Options {
-        strict: args.strict,
-    };
-    let table = engine::run_query(&query, catalog.clone(), &opts)?;
+    let table = engine::run_query(&query, catalog.clone())?;
     if !v.quiet {
         for s in catalog.stats() {
             for p in s.problems.iter().chain(&s.warnings) {
