@@ -1,40 +1,83 @@
-//! The grep-like scan of JSON-lines sources under a prefilter: chunks of the file are
-//! searched for the literals as a whole (aho-corasick over the buffer, not per line), on
-//! all cores, and only the lines holding a literal, or that the prefilter cannot judge (a
-//! backslash escape, a non-ASCII byte), are handed on to be parsed. Every line is still
-//! counted, numbered and checked for the shape of one JSON object. Results do not depend
-//! on the number of threads: candidates come back in file order.
+//! The grep-like scan of line-oriented sources (JSON lines, and CSV whose records each sit
+//! on one line) under a prefilter: chunks of the file are searched for the literals as a
+//! whole (not per line), on all cores, and only the lines holding a literal, or that the
+//! prefilter cannot judge (a backslash escape, a non-ASCII byte), are handed on to be
+//! parsed. Every line is still counted, numbered and checked for its shape (one JSON
+//! object; the header's number of CSV fields). Results do not depend on the number of
+//! threads: chunks are handed on in file order.
 
+use crate::csvline::csv_fields;
 use crate::prefilter::Prefilter;
-use std::io::Read;
+use std::collections::BTreeMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::{mpsc, Mutex};
+
+/// What a line must look like besides the prefilter.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Shape {
+    /// One JSON object: `{...}`.
+    JsonObject,
+    /// One CSV record of this many fields.
+    Csv { fields: usize },
+}
+
+/// Why a line is malformed.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Flaw {
+    NotObject,
+    /// A CSV record with this many fields.
+    Fields(usize),
+}
 
 /// What one chunk held: candidate lines (1-based within the chunk, byte range), lines of
 /// the wrong shape, and how many lines and non-empty lines it had.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct ChunkScan {
     pub candidates: Vec<(u64, usize, usize)>,
-    pub misshapen: Vec<u64>,
+    pub misshapen: Vec<(u64, Flaw)>,
     pub lines: u64,
     pub rows: u64,
+    /// CSV only: a line ended inside a quoted field or held a bare carriage return, so from
+    /// this chunk on lines are not records and the file must be read record by record.
+    pub multiline: bool,
+    /// Where the chunk starts in the file (plain files only; 0 for streams).
+    pub offset: u64,
 }
 
-const CHUNK: usize = 16 << 20;
+/// The callback that receives each chunk's scan and bytes, in file order; it returns
+/// false to stop the scan.
+pub type Each<'a> = dyn FnMut(&ChunkScan, &[u8]) -> crate::Result<bool> + 'a;
 
-/// Reads `reader` in chunks cut at line ends and calls `each` with every chunk's scan and
-/// bytes, in order.
+/// Bytes a chunk holds (small in unit tests, so that they cross many chunk boundaries).
+const CHUNK: usize = if cfg!(test) { 64 << 10 } else { 8 << 20 };
+
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8)
+}
+
+fn io_error(file: &str) -> impl Fn(std::io::Error) -> crate::EngineError + '_ {
+    move |source| crate::EngineError::Io {
+        file: file.to_string(),
+        source,
+    }
+}
+
+/// Reads `reader` (a stream, such as a gzip'd file) in chunks cut at line ends and calls
+/// `each` with every chunk's scan and bytes, in order. Each chunk is scanned on all cores.
 /// `file` names the source in read errors; errors from `each` pass through unchanged.
 pub fn scan_chunks(
     reader: &mut dyn Read,
     file: &str,
+    shape: Shape,
     prefilter: &Prefilter,
-    each: &mut dyn FnMut(&ChunkScan, &[u8]) -> crate::Result<()>,
+    each: &mut Each,
 ) -> crate::Result<()> {
-    let io = |source| crate::EngineError::Io {
-        file: file.to_string(),
-        source,
-    };
+    let io = io_error(file);
     // One buffer for the whole file: the unscanned tail of a chunk moves to its front.
-    let mut buf: Vec<u8> = vec![0; CHUNK];
+    let mut buf: Vec<u8> = vec![0; 2 * CHUNK];
     let mut kept = 0;
     loop {
         if kept == buf.len() {
@@ -43,7 +86,7 @@ pub fn scan_chunks(
         }
         let mut filled = kept;
         while filled < buf.len() {
-            let n = reader.read(&mut buf[filled..]).map_err(io)?;
+            let n = reader.read(&mut buf[filled..]).map_err(&io)?;
             if n == 0 {
                 break;
             }
@@ -61,9 +104,8 @@ pub fn scan_chunks(
                 }
             }
         };
-        let scan = scan_parallel(&buf[..cut], prefilter);
-        each(&scan, &buf[..cut])?;
-        if eof {
+        let scan = scan_parallel(&buf[..cut], shape, prefilter);
+        if !each(&scan, &buf[..cut])? || eof {
             return Ok(());
         }
         buf.copy_within(cut..filled, 0);
@@ -71,13 +113,162 @@ pub fn scan_chunks(
     }
 }
 
+/// Scans a plain file from byte `start` (a line start) to its end: workers on every core
+/// each read and scan whole chunks, and `each` receives them in file order, with the
+/// chunk's offset in the file. At most a few chunks are in memory at once.
+pub fn scan_file(
+    path: &Path,
+    file: &str,
+    start: u64,
+    shape: Shape,
+    prefilter: &Prefilter,
+    each: &mut Each,
+) -> crate::Result<()> {
+    let io = io_error(file);
+    let len = std::fs::metadata(path).map_err(&io)?.len();
+    let count = len.saturating_sub(start).div_ceil(CHUNK as u64);
+    let job = |k: u64, f: &mut std::fs::File, buf: &mut Vec<u8>| {
+        read_chunk(f, start, len, k, buf).map(|range| {
+            let mut scan = scan_part(&buf[range.clone()], shape, prefilter);
+            scan.offset = start + k * CHUNK as u64 + range.start as u64;
+            if k > 0 {
+                scan.offset -= 1;
+            }
+            (scan, range)
+        })
+    };
+    let workers = threads();
+    if workers == 1 || count <= 1 {
+        let mut f = std::fs::File::open(path).map_err(&io)?;
+        let mut buf = Vec::new();
+        for k in 0..count {
+            let (scan, range) = job(k, &mut f, &mut buf).map_err(&io)?;
+            if !each(&scan, &buf[range])? {
+                break;
+            }
+        }
+        return Ok(());
+    }
+    // A chunk's scan and the range of the buffer it covers, with the buffer.
+    type Scanned = (
+        std::io::Result<(ChunkScan, std::ops::Range<usize>)>,
+        Vec<u8>,
+    );
+    let (work_tx, work_rx) = mpsc::channel::<(u64, Vec<u8>)>();
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(u64, Scanned)>();
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let (work_rx, done_tx, job) = (&work_rx, done_tx.clone(), &job);
+            s.spawn(move || {
+                let mut f = std::fs::File::open(path);
+                loop {
+                    let next = work_rx.lock().map(|rx| rx.recv());
+                    let Ok(Ok((k, mut buf))) = next else { return };
+                    let r = match &mut f {
+                        Ok(f) => job(k, f, &mut buf),
+                        Err(e) => Err(std::io::Error::new(e.kind(), e.to_string())),
+                    };
+                    if done_tx.send((k, (r, buf))).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        // A window of chunks in flight bounds memory; a consumed chunk's buffer is reused.
+        let window = (2 * workers) as u64;
+        let mut sent = 0;
+        while sent < count.min(window) {
+            let _ = work_tx.send((sent, Vec::new()));
+            sent += 1;
+        }
+        let mut pending: BTreeMap<u64, Scanned> = BTreeMap::new();
+        let mut next = 0;
+        let result = loop {
+            if next == count {
+                break Ok(());
+            }
+            let Some((r, buf)) = pending.remove(&next) else {
+                match done_rx.recv() {
+                    Ok((k, scanned)) => {
+                        pending.insert(k, scanned);
+                        continue;
+                    }
+                    Err(_) => break Err(io(std::io::Error::other("a scan worker stopped"))),
+                }
+            };
+            let (scan, range) = match r {
+                Ok(x) => x,
+                Err(e) => break Err(io(e)),
+            };
+            match each(&scan, &buf[range]) {
+                Ok(true) => {}
+                other => break other.map(|_| ()),
+            }
+            if sent < count {
+                let _ = work_tx.send((sent, buf));
+                sent += 1;
+            }
+            next += 1;
+        };
+        drop(work_tx);
+        result
+    })
+}
+
+/// Reads chunk `k` of the file into `buf` and returns the range of the lines it owns:
+/// those that start within the chunk, the last one read on to its end.
+fn read_chunk(
+    f: &mut std::fs::File,
+    start: u64,
+    len: u64,
+    k: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<std::ops::Range<usize>> {
+    let s = start + k * CHUNK as u64;
+    let e = (s + CHUNK as u64).min(len);
+    // One byte before the chunk tells whether a line starts at its first byte.
+    let from = if k > 0 { s - 1 } else { s };
+    f.seek(SeekFrom::Start(from))?;
+    buf.clear();
+    // Room for the chunk and the end of its last line, so that reading on rarely grows it.
+    buf.reserve(CHUNK + (64 << 10) + 1);
+    f.by_ref().take(e - from).read_to_end(buf)?;
+    let first = if k > 0 {
+        match memchr::memchr(b'\n', buf) {
+            Some(i) => i + 1,
+            None => return Ok(0..0),
+        }
+    } else {
+        0
+    };
+    if from + first as u64 >= e {
+        // The chunk lies inside a line that started before it.
+        return Ok(0..0);
+    }
+    // Read on to the end of the chunk's last line.
+    let mut at = from + buf.len() as u64;
+    while buf.last() != Some(&b'\n') && at < len {
+        let old = buf.len();
+        f.by_ref().take((64 << 10).min(len - at)).read_to_end(buf)?;
+        if buf.len() == old {
+            break;
+        }
+        at += (buf.len() - old) as u64;
+        if let Some(i) = memchr::memchr(b'\n', &buf[old..]) {
+            buf.truncate(old + i + 1);
+            break;
+        }
+    }
+    Ok(first..buf.len())
+}
+
 /// Splits the buffer at line ends into one part per core and scans the parts at once.
-fn scan_parallel(buf: &[u8], p: &Prefilter) -> ChunkScan {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
+fn scan_parallel(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
+    let threads = threads();
     if threads == 1 || buf.len() < (1 << 20) {
-        return scan_part(buf, p);
+        return scan_part(buf, shape, p);
     }
     let mut bounds = vec![0];
     for k in 1..threads {
@@ -91,7 +282,7 @@ fn scan_parallel(buf: &[u8], p: &Prefilter) -> ChunkScan {
     let parts: Vec<ChunkScan> = std::thread::scope(|s| {
         let handles: Vec<_> = bounds
             .windows(2)
-            .map(|w| s.spawn(move || (w[0], scan_part(&buf[w[0]..w[1]], p))))
+            .map(|w| s.spawn(move || (w[0], scan_part(&buf[w[0]..w[1]], shape, p))))
             .collect();
         handles
             .into_iter()
@@ -117,15 +308,16 @@ fn scan_parallel(buf: &[u8], p: &Prefilter) -> ChunkScan {
                 .map(|(l, a, b)| (l + base, a, b)),
         );
         out.misshapen
-            .extend(part.misshapen.into_iter().map(|l| l + base));
+            .extend(part.misshapen.into_iter().map(|(l, f)| (l + base, f)));
         out.lines += part.lines;
         out.rows += part.rows;
+        out.multiline |= part.multiline;
     }
     out
 }
 
 /// Scans one part that starts at a line start.
-pub fn scan_part(buf: &[u8], p: &Prefilter) -> ChunkScan {
+pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
     // Positions that make their line a candidate, in order.
     let mut marks: Vec<usize> = p.matches(buf);
     if memchr::memchr(b'\\', buf).is_some() {
@@ -141,6 +333,7 @@ pub fn scan_part(buf: &[u8], p: &Prefilter) -> ChunkScan {
     }
     marks.sort_unstable();
     let mut out = ChunkScan::default();
+    let mut fields = Vec::new();
     let mut m = 0;
     let mut start = 0;
     let mut line = 0u64;
@@ -148,20 +341,39 @@ pub fn scan_part(buf: &[u8], p: &Prefilter) -> ChunkScan {
     while start < buf.len() {
         let end = ends.next().unwrap_or(buf.len());
         line += 1;
-        let text = trim(&buf[start..end]);
-        if !text.is_empty() {
-            out.rows += 1;
-            let mut candidate = false;
-            while m < marks.len() && marks[m] < end {
-                if marks[m] >= start {
-                    candidate = true;
-                }
-                m += 1;
+        let raw = &buf[start..end];
+        let mut candidate = false;
+        while m < marks.len() && marks[m] < end {
+            if marks[m] >= start {
+                candidate = true;
             }
-            if candidate {
-                out.candidates.push((line, start, end));
-            } else if !(text.first() == Some(&b'{') && text.last() == Some(&b'}')) {
-                out.misshapen.push(line);
+            m += 1;
+        }
+        match shape {
+            Shape::JsonObject => {
+                let text = trim(raw);
+                if !text.is_empty() {
+                    out.rows += 1;
+                    if candidate {
+                        out.candidates.push((line, start, end));
+                    } else if !(text.first() == Some(&b'{') && text.last() == Some(&b'}')) {
+                        out.misshapen.push((line, Flaw::NotObject));
+                    }
+                }
+            }
+            Shape::Csv { fields: width } => {
+                let record = raw.strip_suffix(b"\r").unwrap_or(raw);
+                if !record.is_empty() {
+                    if !csv_fields(record, &mut fields) {
+                        out.multiline = true;
+                    }
+                    out.rows += 1;
+                    if fields.len() != width {
+                        out.misshapen.push((line, Flaw::Fields(fields.len())));
+                    } else if candidate {
+                        out.candidates.push((line, start, start + record.len()));
+                    }
+                }
             }
         }
         start = end + 1;
@@ -193,35 +405,85 @@ mod tests {
     #[test]
     fn finds_candidate_lines_and_numbers_every_line() {
         let buf = b"{\"a\":\"x\"}\n\n{\"a\":\"EVIL.COM\"}\nnot json\n{\"a\":\"\\u0065vil.com\"}\n{\"a\":\"\xc3\xa9\"}\n";
-        let s = scan_part(buf, &p());
+        let s = scan_part(buf, Shape::JsonObject, &p());
         assert_eq!(s.lines, 6);
         assert_eq!(s.rows, 5);
         let lines: Vec<u64> = s.candidates.iter().map(|c| c.0).collect();
         assert_eq!(lines, vec![3, 5, 6], "a match, an escape, a non-ASCII byte");
-        assert_eq!(s.misshapen, vec![4]);
+        assert_eq!(s.misshapen, vec![(4, Flaw::NotObject)]);
     }
 
-    #[test]
-    fn parallel_scan_equals_one_part() {
+    fn jsonl(n: usize) -> Vec<u8> {
         let mut buf = Vec::new();
-        for i in 0..60_000 {
+        for i in 0..n {
             if i % 997 == 0 {
                 buf.extend_from_slice(b"{\"Name\":\"cdn.evil.com\"}\n");
             } else {
                 buf.extend_from_slice(b"{\"Name\":\"www.example.org\"}\n");
             }
         }
-        let one = scan_part(&buf, &p());
-        let many = scan_parallel(&buf, &p());
+        buf
+    }
+
+    #[test]
+    fn parallel_scan_equals_one_part() {
+        let buf = jsonl(60_000);
+        let one = scan_part(&buf, Shape::JsonObject, &p());
+        let many = scan_parallel(&buf, Shape::JsonObject, &p());
         assert_eq!(one.candidates, many.candidates);
         assert_eq!((one.lines, one.rows), (many.lines, many.rows));
         let mut seen = Vec::new();
         let mut r: &[u8] = &buf;
-        scan_chunks(&mut r, "test", &p(), &mut |s, _| {
+        scan_chunks(&mut r, "test", Shape::JsonObject, &p(), &mut |s, _| {
             seen.extend(s.candidates.iter().map(|c| c.0));
-            Ok(())
+            Ok(true)
         })
         .unwrap();
         assert_eq!(seen.len(), 61);
+    }
+
+    /// The chunked file scan sees every line once, numbered as one pass over the file
+    /// would, whatever the chunk boundaries cut (long lines, a missing final newline).
+    #[test]
+    fn file_scan_numbers_lines_across_chunks() {
+        let mut buf = jsonl(20_000);
+        // A line longer than a chunk, a cut-off line and no final newline.
+        buf.extend_from_slice(b"{\"Name\":\"");
+        buf.extend(std::iter::repeat_n(b'x', CHUNK + 100));
+        buf.extend_from_slice(b" evil.com\"}\n{\"Name\":\n{\"Name\":\"evil.com\"}");
+        let path = std::env::temp_dir().join(format!("iochunt-scan-{}.jsonl", std::process::id()));
+        std::fs::write(&path, &buf).unwrap();
+        let whole = scan_part(&buf, Shape::JsonObject, &p());
+        let (mut base, mut lines, mut cands, mut bad) = (0u64, 0u64, Vec::new(), Vec::new());
+        scan_file(&path, "test", 0, Shape::JsonObject, &p(), &mut |s, b| {
+            for &(l, a, e) in &s.candidates {
+                cands.push((base + l, b[a..e].len()));
+            }
+            bad.extend(s.misshapen.iter().map(|(l, _)| base + l));
+            base += s.lines;
+            lines += s.lines;
+            Ok(true)
+        })
+        .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(lines, whole.lines);
+        let want: Vec<(u64, usize)> = whole
+            .candidates
+            .iter()
+            .map(|&(l, a, e)| (l, e - a))
+            .collect();
+        assert_eq!(cands, want);
+        assert_eq!(bad, vec![20_002]);
+        assert_eq!(cands.len(), 23);
+    }
+
+    #[test]
+    fn csv_lines_are_checked_for_their_width() {
+        let buf = b"x,evil.com,1\r\n\r\ny,z\n\"a\nb\",c,d\n";
+        let s = scan_part(buf, Shape::Csv { fields: 3 }, &p());
+        assert_eq!(s.lines, 5);
+        assert_eq!(s.candidates, vec![(1, 0, 12)]);
+        assert_eq!(s.misshapen[0], (3, Flaw::Fields(2)));
+        assert!(s.multiline);
     }
 }

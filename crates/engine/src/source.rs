@@ -4,11 +4,14 @@
 //! reported, never silently skipped.
 
 use crate::catalog::schema_of;
+use crate::csvline::{csv_fields, csv_unquote, Records};
 use crate::error::{EngineError, Result};
+use crate::scan::{self, ChunkScan, Flaw, Shape};
 use crate::table::{Column, Provenance, Row, Table};
 use crate::time::parse_datetime;
 use crate::value::{Type, Value};
 use serde_json::Value as Json;
+use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,6 +70,21 @@ impl Source {
         } else {
             Box::new(BufReader::with_capacity(1 << 20, f))
         })
+    }
+
+    fn compressed(&self) -> bool {
+        self.path
+            .to_string_lossy()
+            .to_ascii_lowercase()
+            .ends_with(".gz")
+    }
+
+    /// Counts bytes read into the progress display.
+    fn progressed(&self, stats: &mut SourceStats, bytes: usize) {
+        if let Some(p) = &self.progress {
+            p.fetch_add(bytes as u64, std::sync::atomic::Ordering::Relaxed);
+            stats.progressed += bytes as u64;
+        }
     }
 
     fn format(&self) -> &'static str {
@@ -138,12 +156,11 @@ impl Source {
     ) -> Result<Table> {
         let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
         let mut rows = Vec::new();
-        let mut reader = self.open()?;
         if let (Some(p), false) = (prefilter, self.strict) {
             let mut base = 0u64;
-            let mut each = |scan: &crate::scan::ChunkScan, buf: &[u8]| -> Result<()> {
+            let mut each = |scan: &ChunkScan, buf: &[u8]| -> Result<bool> {
                 stats.rows += scan.rows;
-                for &l in &scan.misshapen {
+                for &(l, _) in &scan.misshapen {
                     stats.rows -= 1;
                     self.malformed(
                         stats,
@@ -168,15 +185,25 @@ impl Source {
                     }
                 }
                 base += scan.lines;
-                if let Some(p) = &self.progress {
-                    p.fetch_add(buf.len() as u64, std::sync::atomic::Ordering::Relaxed);
-                    stats.progressed += buf.len() as u64;
-                }
-                Ok(())
+                self.progressed(stats, buf.len());
+                Ok(true)
             };
-            crate::scan::scan_chunks(&mut reader, &self.display, p, &mut each)?;
+            if self.compressed() {
+                let mut reader = self.open()?;
+                scan::scan_chunks(&mut reader, &self.display, Shape::JsonObject, p, &mut each)?;
+            } else {
+                scan::scan_file(
+                    &self.path,
+                    &self.display,
+                    0,
+                    Shape::JsonObject,
+                    p,
+                    &mut each,
+                )?;
+            }
             return Ok(Table { columns, rows });
         }
+        let mut reader = self.open()?;
         let mut line = String::new();
         let mut n = 0u64;
         loop {
@@ -281,24 +308,32 @@ impl Source {
         prefilter: Option<&crate::Prefilter>,
         stats: &mut SourceStats,
     ) -> Result<Table> {
-        let mut rdr = csv::ReaderBuilder::new()
-            .flexible(true)
-            .from_reader(self.open()?);
+        let io = |source| EngineError::Io {
+            file: self.display.clone(),
+            source,
+        };
+        let mut rdr = Records::new(self.open()?, 0);
+        if rdr.next_record().map_err(io)?.is_none() {
+            // An empty export: no header, no rows.
+            let columns = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
+            return Ok(Table {
+                columns,
+                rows: Vec::new(),
+            });
+        }
         let header: Vec<String> = rdr
-            .headers()
-            .map_err(|e| EngineError::Input {
-                file: self.display.clone(),
-                line: 1,
-                why: format!("invalid CSV header: {e}"),
-            })?
-            .iter()
+            .fields()
             .map(|h| {
-                h.trim()
+                String::from_utf8_lossy(&h)
+                    .trim()
                     .trim_end_matches(" [UTC]")
                     .trim_start_matches('\u{feff}')
                     .to_string()
             })
             .collect();
+        // Where the records start.
+        let header_bytes = rdr.consumed();
+        let header_lines = rdr.line();
         let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
         let map: Vec<usize> = header
             .iter()
@@ -313,20 +348,20 @@ impl Source {
                 }
             })
             .collect();
-        let width = columns.len();
-        let mut rows = Vec::new();
         // Read ahead a sample to settle each datetime column's day/month order.
-        let mut sample: Vec<csv::ByteRecord> = Vec::new();
-        let mut record = csv::ByteRecord::new();
+        let mut sample: Vec<(u64, Vec<Vec<u8>>, Vec<u8>)> = Vec::new();
         let mut ended = false;
         while sample.len() < 1000 {
-            match rdr.read_byte_record(&mut record) {
-                Ok(true) => sample.push(record.clone()),
-                Ok(false) => {
+            match rdr.next_record().map_err(io)? {
+                Some(line) => sample.push((
+                    line,
+                    rdr.fields().map(|f| f.into_owned()).collect(),
+                    rdr.text().to_vec(),
+                )),
+                None => {
                     ended = true;
                     break;
                 }
-                Err(_) => break,
             }
         }
         let day_first: Vec<Option<bool>> = (0..header.len())
@@ -335,7 +370,10 @@ impl Source {
                 if col.ty != Type::DateTime {
                     return None;
                 }
-                let values = sample.iter().filter_map(|r| r.get(i)).filter_map(|f| std::str::from_utf8(f).ok());
+                let values = sample
+                    .iter()
+                    .filter_map(|(_, r, _)| r.get(i))
+                    .filter_map(|f| std::str::from_utf8(f).ok());
                 let (order, ambiguous) = infer_day_first(values, self.day_first);
                 if ambiguous {
                     stats.warnings.push(format!(
@@ -348,68 +386,143 @@ impl Source {
                 order
             })
             .collect();
-        let mut pending = sample.into_iter();
-        loop {
-            let next = match pending.next() {
-                Some(r) => {
-                    record = r;
-                    Ok(true)
-                }
-                None if ended => Ok(false),
-                None => rdr.read_byte_record(&mut record),
-            };
-            match next {
-                Ok(false) => break,
-                Ok(true) => {}
-                Err(e) => {
-                    let line = e.position().map_or(0, |p| p.line());
-                    self.malformed(stats, line, format!("invalid CSV: {e}"))?;
-                    continue;
-                }
-            }
-            let line = record.position().map_or(0, |p| p.line());
-            if record.len() != header.len() {
-                self.malformed(
-                    stats,
-                    line,
-                    format!("expected {} fields, found {}", header.len(), record.len()),
-                )?;
-                continue;
+        let layout = CsvLayout {
+            map,
+            day_first,
+            columns,
+            file: file.clone(),
+        };
+        let mut rows = Vec::new();
+        // One record: its field count checked, the prefilter asked, then its row kept or not.
+        let each_record = |stats: &mut SourceStats,
+                           rows: &mut Vec<Row>,
+                           line: u64,
+                           fields: &mut dyn Iterator<Item = Cow<[u8]>>,
+                           count: usize,
+                           raw: &[u8]|
+         -> Result<()> {
+            if count != header.len() {
+                let why = format!("expected {} fields, found {count}", header.len());
+                return self.malformed(stats, line, why);
             }
             stats.rows += 1;
-            if !self.strict && prefilter.is_some_and(|p| !p.may_match(record.as_slice())) {
-                continue;
+            if !self.strict && prefilter.is_some_and(|p| !p.may_match(raw)) {
+                return Ok(());
             }
-            let mut values = vec![Value::Null; width];
-            let mut bad = None;
-            for (i, field) in record.iter().enumerate() {
-                let ci = map[i];
-                match std::str::from_utf8(field) {
-                    Ok(f) => values[ci] = text_value(f, columns[ci].ty, day_first[i]),
-                    Err(_) => bad = Some(i),
+            match layout.row(fields, line) {
+                Ok(row) => {
+                    if keep(&layout.columns, &row)? {
+                        rows.push(row);
+                    }
+                    Ok(())
                 }
+                Err(why) => self.malformed(stats, line, why),
             }
-            if let Some(i) = bad {
-                self.malformed(stats, line, format!("field {} is not UTF-8", i + 1))?;
-                continue;
-            }
-            for (ci, c) in columns.iter().enumerate() {
-                if c.ty == Type::String && values[ci].is_null() {
-                    values[ci] = Value::str("");
+        };
+        if let (Some(p), false, false) = (prefilter, self.strict, self.compressed()) {
+            // The grep-like scan, as long as every line is one record.
+            let mut base = header_lines;
+            let mut resume = None;
+            let mut ranges = Vec::new();
+            let mut each = |scan: &ChunkScan, buf: &[u8]| -> Result<bool> {
+                if scan.multiline {
+                    resume = Some((scan.offset, base));
+                    return Ok(false);
                 }
-            }
-            let row = Row {
-                values,
-                provenance: Some(Arc::new(Provenance {
-                    file: file.clone(),
-                    line,
-                })),
+                stats.rows += scan.rows;
+                for &(l, flaw) in &scan.misshapen {
+                    stats.rows -= 1;
+                    let found = match flaw {
+                        Flaw::Fields(n) => n,
+                        Flaw::NotObject => 0,
+                    };
+                    let why = format!("expected {} fields, found {found}", header.len());
+                    self.malformed(stats, base + l, why)?;
+                }
+                for &(l, a, b) in &scan.candidates {
+                    let line = &buf[a..b];
+                    csv_fields(line, &mut ranges);
+                    let mut fields = ranges.iter().map(|&(x, y)| csv_unquote(&line[x..y]));
+                    // Counted above with the chunk's rows.
+                    stats.rows -= 1;
+                    each_record(stats, &mut rows, base + l, &mut fields, ranges.len(), line)?;
+                }
+                base += scan.lines;
+                self.progressed(stats, buf.len());
+                Ok(true)
             };
-            if keep(&columns, &row)? {
-                rows.push(row);
+            let shape = Shape::Csv {
+                fields: header.len(),
+            };
+            scan::scan_file(&self.path, &self.display, header_bytes, shape, p, &mut each)?;
+            let Some((offset, before)) = resume else {
+                return Ok(Table {
+                    columns: layout.columns,
+                    rows,
+                });
+            };
+            // A record spans lines: read the rest record by record.
+            let mut f = std::fs::File::open(&self.path).map_err(io)?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(io)?;
+            let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, f));
+            rdr = Records::new(reader, before);
+            sample.clear();
+            ended = false;
+        }
+        for (line, fields, raw) in &sample {
+            let mut it = fields.iter().map(|f| Cow::Borrowed(f.as_slice()));
+            each_record(stats, &mut rows, *line, &mut it, fields.len(), raw)?;
+        }
+        if !ended {
+            while let Some(line) = rdr.next_record().map_err(io)? {
+                let count = rdr.len();
+                let mut fields = rdr.fields();
+                each_record(stats, &mut rows, line, &mut fields, count, rdr.text())?;
             }
         }
-        Ok(Table { columns, rows })
+        Ok(Table {
+            columns: layout.columns,
+            rows,
+        })
+    }
+}
+
+/// How a CSV file's fields become a row: the column each field fills, and each datetime
+/// field's day/month order.
+struct CsvLayout {
+    map: Vec<usize>,
+    day_first: Vec<Option<bool>>,
+    columns: Vec<Column>,
+    file: Arc<str>,
+}
+
+impl CsvLayout {
+    /// One record's fields (as many as the header has) as a row, or why not.
+    fn row<F: AsRef<[u8]>>(
+        &self,
+        fields: impl Iterator<Item = F>,
+        line: u64,
+    ) -> std::result::Result<Row, String> {
+        let mut values = vec![Value::Null; self.columns.len()];
+        for (i, field) in fields.enumerate() {
+            let ci = self.map[i];
+            let Ok(f) = std::str::from_utf8(field.as_ref()) else {
+                return Err(format!("field {} is not UTF-8", i + 1));
+            };
+            values[ci] = text_value(f, self.columns[ci].ty, self.day_first[i]);
+        }
+        for (ci, c) in self.columns.iter().enumerate() {
+            if c.ty == Type::String && values[ci].is_null() {
+                values[ci] = Value::str("");
+            }
+        }
+        Ok(Row {
+            values,
+            provenance: Some(Arc::new(Provenance {
+                file: self.file.clone(),
+                line,
+            })),
+        })
     }
 }
 
@@ -564,5 +677,95 @@ mod date_order_tests {
             infer_day_first(["2026-03-26T10:00:00Z"].into_iter(), None),
             (None, false)
         );
+    }
+}
+
+#[cfg(test)]
+mod scan_equivalence_tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Reads `name` holding `text` as CommonSecurityLog, plain (the chunked line scan) and
+    /// gzip'd (record by record), and returns both results as comparable text.
+    fn both(name: &str, text: &[u8], literal: &str) -> [(Vec<String>, u64, u64, Vec<String>); 2] {
+        let dir = std::env::temp_dir().join(format!("iochunt-src-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let plain = dir.join(format!("{name}.csv"));
+        std::fs::write(&plain, text).unwrap();
+        let gz = dir.join(format!("{name}.csv.gz"));
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(text).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let p = crate::Prefilter::new(&[literal.to_string()]).unwrap();
+        let keep = |_: &[Column], _: &Row| Ok(true);
+        let out = [plain, gz].map(|path| {
+            let src = Source::new(path.clone(), "f.csv".into());
+            let (t, stats) = src.read("CommonSecurityLog", &keep, Some(&p)).unwrap();
+            let rows = t
+                .rows
+                .iter()
+                .map(|r| {
+                    let line = r.provenance.as_ref().unwrap().line;
+                    let vals: Vec<String> = r.values.iter().map(|v| v.to_kusto_string()).collect();
+                    format!("{line}: {}", vals.join("|"))
+                })
+                .collect();
+            (rows, stats.rows, stats.malformed, stats.problems)
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+        out
+    }
+
+    fn csv(rows: usize, multiline_at: Option<usize>) -> Vec<u8> {
+        let mut t = b"TimeGenerated [UTC],SourceIP,DestinationIP,Activity\n".to_vec();
+        for i in 0..rows {
+            let ip = if i % 500 == 7 {
+                "91.92.34.228"
+            } else {
+                "10.0.0.1"
+            };
+            let activity = match i {
+                _ if Some(i) == multiline_at => "\"two\nlines 91.92.34.228\"".to_string(),
+                _ if i % 777 == 3 => "\"quoted, \"\"with\"\" commas\"".to_string(),
+                _ => "TRAFFIC".to_string(),
+            };
+            t.extend_from_slice(
+                format!(
+                    "\"18/06/2026, 00:00:{:02}.098\",10.20.1.{},{ip},{activity}\n",
+                    i % 60,
+                    i % 250
+                )
+                .as_bytes(),
+            );
+            if i % 1999 == 5 {
+                t.extend_from_slice(b"short,row\n\n");
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn csv_line_scan_equals_record_reading() {
+        for (name, text) in [
+            ("plain", csv(9_000, None)),
+            ("multiline", csv(9_000, Some(6_000))),
+            (
+                "crlf",
+                csv(3_000, None)
+                    .iter()
+                    .flat_map(|&b| {
+                        if b == b'\n' {
+                            vec![b'\r', b'\n']
+                        } else {
+                            vec![b]
+                        }
+                    })
+                    .collect(),
+            ),
+        ] {
+            let [fast, slow] = both(name, &text, "91.92.34.228");
+            assert!(fast.0.len() >= 6, "{name}: {} rows", fast.0.len());
+            assert_eq!(fast, slow, "{name}");
+        }
     }
 }

@@ -1,0 +1,219 @@
+//! CSV read the way exports write it: a record starts on a new line and runs on over line
+//! ends only inside a quoted field. Fields are read as the `csv` crate reads them (a test
+//! holds the two to agree), but records are found by lines, so that every record knows the
+//! line it starts on, and a file whose records each sit on one line can be searched line by
+//! line like any log (see `scan`).
+
+use std::io::BufRead;
+
+/// The fields of one CSV record (without its line terminator), as byte ranges
+/// of their raw text, read as the `csv` crate reads them: a quote opens a quoted field only
+/// at the field's start, `""` inside it is a quote, and text after its closing quote
+/// belongs to the field. False when the line is not a whole record: it ends inside a
+/// quoted field.
+pub fn csv_fields(line: &[u8], out: &mut Vec<(usize, usize)>) -> bool {
+    out.clear();
+    let mut i = 0;
+    loop {
+        let field = i;
+        if line.get(i) == Some(&b'"') {
+            i += 1;
+            loop {
+                match memchr::memchr(b'"', &line[i..]) {
+                    Some(j) if line.get(i + j + 1) == Some(&b'"') => i += j + 2,
+                    Some(j) => {
+                        i += j + 1;
+                        break;
+                    }
+                    None => {
+                        out.push((field, line.len()));
+                        return false;
+                    }
+                }
+            }
+        }
+        i = memchr::memchr(b',', &line[i..]).map_or(line.len(), |j| i + j);
+        out.push((field, i));
+        if i >= line.len() {
+            return true;
+        }
+        i += 1;
+    }
+}
+
+/// A CSV field's value from its raw text (see [`csv_fields`]): quotes removed and `""`
+/// read as `"`.
+pub fn csv_unquote(raw: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Some(rest) = raw.strip_prefix(b"\"") else {
+        return raw.into();
+    };
+    let mut out = Vec::with_capacity(rest.len());
+    let mut i = 0;
+    while let Some(j) = memchr::memchr(b'"', &rest[i..]) {
+        out.extend_from_slice(&rest[i..i + j]);
+        if rest.get(i + j + 1) == Some(&b'"') {
+            out.push(b'"');
+            i += j + 2;
+        } else {
+            out.extend_from_slice(&rest[i + j + 1..]);
+            return out.into();
+        }
+    }
+    out.extend_from_slice(&rest[i..]);
+    out.into()
+}
+
+/// Reads records one by one, numbering the lines they start on.
+pub struct Records<R> {
+    inner: R,
+    line: u64,
+    consumed: u64,
+    /// The current record's text and its fields' raw ranges.
+    text: Vec<u8>,
+    ranges: Vec<(usize, usize)>,
+}
+
+impl<R: BufRead> Records<R> {
+    /// `lines_before` is how many lines of the file come before the reader's start.
+    pub fn new(inner: R, lines_before: u64) -> Records<R> {
+        Records {
+            inner,
+            line: lines_before,
+            consumed: 0,
+            text: Vec::new(),
+            ranges: Vec::new(),
+        }
+    }
+
+    /// The next record's first line, or None at the end; blank lines are skipped.
+    pub fn next_record(&mut self) -> std::io::Result<Option<u64>> {
+        loop {
+            self.text.clear();
+            let n = self.inner.read_until(b'\n', &mut self.text)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.consumed += n as u64;
+            self.line += 1;
+            let start = self.line;
+            let mut end = content_end(&self.text);
+            if end == 0 {
+                continue;
+            }
+            // A quoted field left open goes on over the line end, which it keeps.
+            while !csv_fields(&self.text[..end], &mut self.ranges) {
+                let n = self.inner.read_until(b'\n', &mut self.text)?;
+                if n == 0 {
+                    break;
+                }
+                self.consumed += n as u64;
+                self.line += 1;
+                end = content_end(&self.text);
+            }
+            self.text.truncate(end);
+            return Ok(Some(start));
+        }
+    }
+
+    /// Bytes read so far: where the next record starts.
+    pub fn consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// The last line read.
+    pub fn line(&self) -> u64 {
+        self.line
+    }
+
+    /// How many fields the current record has.
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// The current record's fields, unquoted.
+    pub fn fields(&self) -> impl Iterator<Item = std::borrow::Cow<'_, [u8]>> {
+        self.ranges
+            .iter()
+            .map(|&(a, b)| csv_unquote(&self.text[a..b]))
+    }
+
+    /// The current record's raw text.
+    pub fn text(&self) -> &[u8] {
+        &self.text
+    }
+}
+
+/// Where a line's text ends: before its `\n` or `\r\n`.
+fn content_end(line: &[u8]) -> usize {
+    let mut end = line.len();
+    if line[..end].ends_with(b"\n") {
+        end -= 1;
+    }
+    if line[..end].ends_with(b"\r") {
+        end -= 1;
+    }
+    end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Field splitting agrees with the csv crate on every line it calls whole.
+    #[test]
+    fn csv_fields_read_as_the_csv_crate_does() {
+        let lines: &[&[u8]] = &[
+            b"a,b,c",
+            b"\"18/06/2026, 00:00:14.098\",x,,",
+            b"\"he said \"\"hi\"\"\",2",
+            b"ab\"c,d",
+            b"\"q\"tail,\"\"",
+            b",",
+            b"\"\"\"\",x",
+            b"\"a,b\"\"c\"\"\",\"d\"",
+        ];
+        for line in lines {
+            let mut ranges = Vec::new();
+            assert!(
+                csv_fields(line, &mut ranges),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            let ours: Vec<Vec<u8>> = ranges
+                .iter()
+                .map(|&(a, b)| csv_unquote(&line[a..b]).into_owned())
+                .collect();
+            let mut rdr = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(*line);
+            let rec = rdr.byte_records().next().unwrap().unwrap();
+            let theirs: Vec<Vec<u8>> = rec.iter().map(<[u8]>::to_vec).collect();
+            assert_eq!(ours, theirs, "{}", String::from_utf8_lossy(line));
+        }
+        let mut ranges = Vec::new();
+        assert!(!csv_fields(b"a,\"open", &mut ranges));
+    }
+
+    #[test]
+    fn records_span_quoted_line_ends_and_know_their_first_line() {
+        let text = b"a,b\r\n\r\n\"x\r\ny\",2\r\n\nlast,\"open";
+        let mut r = Records::new(&text[..], 10);
+        let mut seen = Vec::new();
+        while let Some(line) = r.next_record().unwrap() {
+            let fields: Vec<String> = r
+                .fields()
+                .map(|f| String::from_utf8_lossy(&f).into_owned())
+                .collect();
+            seen.push((line, fields));
+        }
+        assert_eq!(
+            seen,
+            vec![
+                (11, vec!["a".to_string(), "b".to_string()]),
+                (13, vec!["x\r\ny".to_string(), "2".to_string()]),
+                (16, vec!["last".to_string(), "open".to_string()]),
+            ]
+        );
+    }
+}
