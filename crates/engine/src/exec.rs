@@ -1541,6 +1541,31 @@ impl Evaluator {
         )
     }
 
+    /// For a `let` list of strings bound to `list`: the positions of the values that
+    /// `has` finds in `hay` (term matching, as `has_any` does), in list order. None when
+    /// the name is not such a list.
+    pub fn has_which(&self, list: &str, hay: &str) -> Option<Vec<usize>> {
+        let Value::Dynamic(json) = self.env.scalar(list)? else {
+            return None;
+        };
+        match crate::lists::compiled(&json) {
+            Some(compiled) => Some(compiled.has_which(hay)),
+            None => {
+                let hay = crate::eval::fold(hay);
+                let items = json.as_array()?;
+                Some(
+                    (0..items.len())
+                        .filter(|&i| {
+                            items[i]
+                                .as_str()
+                                .is_some_and(|n| crate::eval::has_term(&hay, &crate::eval::fold(n)))
+                        })
+                        .collect(),
+                )
+            }
+        }
+    }
+
     /// True when the predicate is true for the row (null and false are not).
     pub fn holds(&self, e: &Expr, columns: &[Column], row: &Row) -> Result<bool> {
         Ok(self.eval(e, columns, row)?.scalar().as_bool() == Some(true))

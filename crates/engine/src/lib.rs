@@ -11,6 +11,7 @@ mod error;
 mod eval;
 mod exec;
 mod functions;
+mod grams;
 mod lists;
 mod prefilter;
 mod scan;

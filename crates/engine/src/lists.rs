@@ -74,16 +74,40 @@ impl StringList {
             .contains(&fold(s))
     }
 
-    /// `has_any` (`all` false) or `has_all` (`all` true) over `hay`.
-    pub fn has(&self, hay: &str, all: bool) -> bool {
-        let (needles, automaton) = self.needles.get_or_init(|| {
+    fn needles(&self) -> &(Vec<String>, Option<AhoCorasick>) {
+        self.needles.get_or_init(|| {
             let needles: Vec<String> = self.strings().map(fold).collect();
             let ac = AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .build(&needles)
                 .ok();
             (needles, ac)
-        });
+        })
+    }
+
+    /// The positions in the list of the values that `has` finds in `hay`, in list order.
+    pub fn has_which(&self, hay: &str) -> Vec<usize> {
+        let (needles, automaton) = self.needles();
+        let hay = fold(hay);
+        let mut found: Vec<usize> = match automaton {
+            Some(ac) => ac
+                .find_overlapping_iter(&hay)
+                .filter(|m| has_term_at(&hay, &needles[m.pattern().as_usize()], m.start()))
+                .map(|m| m.pattern().as_usize())
+                .collect(),
+            None => (0..needles.len())
+                .filter(|&i| crate::eval::has_term(&hay, &needles[i]))
+                .collect(),
+        };
+        found.extend((0..needles.len()).filter(|&i| needles[i].is_empty()));
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// `has_any` (`all` false) or `has_all` (`all` true) over `hay`.
+    pub fn has(&self, hay: &str, all: bool) -> bool {
+        let (needles, automaton) = self.needles();
         let hay = fold(hay);
         let Some(ac) = automaton else {
             let mut it = needles.iter();

@@ -53,6 +53,8 @@ pub struct Hunt {
     pub source_line: Option<String>,
     pub table: &'static str,
     pub kind: HuntKind,
+    /// The template's name: every chunk of one template shares it.
+    pub stem: &'static str,
     pub chunk: usize,
     pub lists: Vec<List>,
     /// The `where` predicate, over the lists' names.
@@ -461,6 +463,7 @@ fn chunk(t: Template, opts: &PackOptions, family: &str) -> Vec<Hunt> {
                 .then(|| format!("Source: {} - {family}", opts.source)),
             table: t.table,
             kind: t.kind,
+            stem: t.stem,
             chunk: n,
             lists,
             predicate,

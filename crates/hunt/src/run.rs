@@ -8,6 +8,7 @@ use crate::pack::{connector, Hunt, Pack};
 use engine::{Catalog, Column, Evaluator, Provenance, Row, SourceStats, Value};
 use ioc::{Indicator, IndicatorSet, Kind};
 use kql::{Expr, StatementKind};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Errors running a pack.
@@ -227,9 +228,93 @@ fn entities(columns: &[Column], row: &Row) -> Entities {
     }
 }
 
+/// The chunks of one hunt template over one table, run as one hunt: the first chunk's
+/// query with each list bound to all the chunks' values. A row it matches is a finding of
+/// every chunk holding a value that matches the row, exactly as if each chunk ran alone.
+struct Group<'a> {
+    chunks: Vec<&'a Hunt>,
+    compiled: Compiled<'a>,
+    /// The values of each list, all chunks joined, in order.
+    lists: Vec<(&'static str, Vec<&'a str>)>,
+    /// For each list, the chunk holding each value, built at the first finding.
+    owner: std::cell::OnceCell<Owners<'a>>,
+}
+
+impl<'a> Group<'a> {
+    /// `shared` holds the joined lists already bound, by name: templates that use the
+    /// same list share one value, so the engine compiles it once.
+    fn new(
+        chunks: Vec<&'a Hunt>,
+        catalog: &Arc<Catalog>,
+        shared: &mut HashMap<&'static str, Value>,
+    ) -> Result<Group<'a>, RunError> {
+        let mut compiled = compile(chunks[0], catalog)?;
+        let mut lists: Vec<(&'static str, Vec<&'a str>)> = Vec::new();
+        for h in &chunks {
+            for l in &h.lists {
+                let values = l.values.iter().map(String::as_str);
+                match lists.iter_mut().find(|(n, _)| *n == l.name) {
+                    Some((_, all)) => all.extend(values),
+                    None => lists.push((l.name, values.collect())),
+                }
+            }
+        }
+        if chunks.len() > 1 {
+            for (name, values) in &lists {
+                let value = shared.entry(name).or_insert_with(|| list_value(values));
+                compiled.eval.set(name, value.clone());
+            }
+        }
+        Ok(Group {
+            chunks,
+            compiled,
+            lists,
+            owner: std::cell::OnceCell::new(),
+        })
+    }
+
+    /// The chunk that holds `value` in list `list`, and the value as the pack holds it.
+    fn owner(&self, list: &str, value: &str) -> Option<(usize, &'a str)> {
+        let owners = self.owner.get_or_init(|| {
+            let mut owners: Owners = Vec::new();
+            for (k, h) in self.chunks.iter().enumerate() {
+                for l in &h.lists {
+                    let at = match owners.iter().position(|(n, _)| *n == l.name) {
+                        Some(at) => at,
+                        None => {
+                            owners.push((l.name, HashMap::new()));
+                            owners.len() - 1
+                        }
+                    };
+                    for v in &l.values {
+                        owners[at].1.entry(v.as_str()).or_insert(k);
+                    }
+                }
+            }
+            owners
+        });
+        let (_, map) = owners.iter().find(|(n, _)| *n == list)?;
+        map.get_key_value(value).map(|(v, k)| (*k, *v))
+    }
+}
+
+/// Per list name, the chunk each value is in.
+type Owners<'a> = Vec<(&'static str, HashMap<&'a str, usize>)>;
+
+/// A list of strings as the engine binds a `dynamic([...])` literal.
+fn list_value(values: &[&str]) -> Value {
+    Value::from_json(&serde_json::Value::Array(
+        values
+            .iter()
+            .map(|v| serde_json::Value::String(v.to_string()))
+            .collect(),
+    ))
+}
+
 /// Runs every hunt of the pack over the catalog's sources.
 pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Outcome, RunError> {
     let mut out = Outcome::default();
+    let mut shared = HashMap::new();
     let mut tables: Vec<&str> = Vec::new();
     for h in &pack.hunts {
         if !tables.contains(&h.table) {
@@ -254,14 +339,24 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
             }
             continue;
         }
-        let mut compiled: Vec<Compiled> = hunts
+        let mut stems: Vec<&str> = Vec::new();
+        for h in &hunts {
+            if !stems.contains(&h.stem) {
+                stems.push(h.stem);
+            }
+        }
+        let mut groups: Vec<Group> = stems
             .iter()
-            .map(|h| compile(h, &catalog))
+            .map(|stem| {
+                let chunks = hunts.iter().copied().filter(|h| h.stem == *stem).collect();
+                Group::new(chunks, &catalog, &mut shared)
+            })
             .collect::<Result<_, _>>()?;
         let before = catalog.stats().len();
-        let prefilter = table_prefilter(&compiled, table);
+        let prefilter = table_prefilter(&groups, table);
         let keep = |cols: &[Column], row: &Row| -> engine::Result<bool> {
-            for c in &compiled {
+            for g in &groups {
+                let c = &g.compiled;
                 if c.eval.holds(&c.predicate, cols, row)? {
                     return Ok(true);
                 }
@@ -270,22 +365,33 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
         };
         let t = catalog.scan(table, &keep, prefilter.as_ref())?;
         let scanned: u64 = catalog.stats()[before..].iter().map(|s| s.rows).sum();
-        for c in &mut compiled {
-            let mut stats = HuntStats {
-                hunt: c.hunt.name.clone(),
-                table: table.to_string(),
-                rows_scanned: scanned,
-                findings: 0,
-                suppressed: 0,
-                not_hunted: None,
-            };
+        for g in &mut groups {
+            let mut stats: Vec<HuntStats> = g
+                .chunks
+                .iter()
+                .map(|h| HuntStats {
+                    hunt: h.name.clone(),
+                    table: table.to_string(),
+                    rows_scanned: scanned,
+                    findings: 0,
+                    suppressed: 0,
+                    not_hunted: None,
+                })
+                .collect();
+            let mut found: Vec<Vec<Finding>> = vec![Vec::new(); g.chunks.len()];
             for row in &t.rows {
-                if !c.eval.holds(&c.predicate, &t.columns, row)? {
+                if !g
+                    .compiled
+                    .eval
+                    .holds(&g.compiled.predicate, &t.columns, row)?
+                {
                     continue;
                 }
-                let Some((column, indicator)) = attribute(c, set, &t.columns, row)? else {
+                let matched = attribute(g, &t.columns, row)?;
+                if matched.is_empty() {
                     continue;
-                };
+                }
+                let c = &g.compiled;
                 let mut suppressed_by = None;
                 for (name, e) in &c.exclusions {
                     if c.eval.holds(e, &t.columns, row)? {
@@ -299,34 +405,40 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
                         .position(|col| col.name == name)
                         .map_or(Value::Null, |i| row.values[i].clone())
                 };
-                let time = get(c.hunt.time_column);
-                let before_first_seen = match (&time, indicator.first_seen) {
-                    (Value::DateTime(t), Some(fs)) => *t < fs.0 * 10_000_000,
-                    _ => false,
-                };
-                stats.findings += 1;
-                if suppressed_by.is_some() {
-                    stats.suppressed += 1;
+                for (k, column, list, value) in matched {
+                    let Some(indicator) = indicator_for(set, list, value) else {
+                        continue;
+                    };
+                    let time = get(c.hunt.time_column);
+                    let before_first_seen = match (&time, indicator.first_seen) {
+                        (Value::DateTime(t), Some(fs)) => *t < fs.0 * 10_000_000,
+                        _ => false,
+                    };
+                    stats[k].findings += 1;
+                    if suppressed_by.is_some() {
+                        stats[k].suppressed += 1;
+                    }
+                    found[k].push(Finding {
+                        hunt: g.chunks[k].name.clone(),
+                        table: table.to_string(),
+                        time,
+                        column: column.to_string(),
+                        indicator: indicator.clone(),
+                        row: c.project.iter().map(|n| (n.clone(), get(n))).collect(),
+                        entities: entities(&t.columns, row),
+                        action: text_of(
+                            &t.columns,
+                            row,
+                            &["DeviceAction", "ActionType", "DvcAction", "EventResult"],
+                        ),
+                        source: row.provenance.clone(),
+                        before_first_seen,
+                        suppressed_by: suppressed_by.clone(),
+                    });
                 }
-                out.findings.push(Finding {
-                    hunt: c.hunt.name.clone(),
-                    table: table.to_string(),
-                    time,
-                    column,
-                    indicator,
-                    row: c.project.iter().map(|n| (n.clone(), get(n))).collect(),
-                    entities: entities(&t.columns, row),
-                    action: text_of(
-                        &t.columns,
-                        row,
-                        &["DeviceAction", "ActionType", "DvcAction", "EventResult"],
-                    ),
-                    source: row.provenance.clone(),
-                    before_first_seen,
-                    suppressed_by,
-                });
             }
-            out.hunts.push(stats);
+            out.findings.extend(found.into_iter().flatten());
+            out.hunts.extend(stats);
         }
     }
     out.sources = catalog.stats();
@@ -336,13 +448,14 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
 /// The literals any row matching one of the table's hunts must contain. An ip:port hunt's
 /// predicate (`strcat(ip, ":", port) in (...)`) gives no literal by itself, but its row must
 /// hold the address in its IP column, so the address part of each value is required.
-fn table_prefilter(compiled: &[Compiled], table: &str) -> Option<engine::Prefilter> {
+fn table_prefilter(groups: &[Group], table: &str) -> Option<engine::Prefilter> {
     let mut literals = Vec::new();
-    for c in compiled {
+    for g in groups {
+        let c = &g.compiled;
         match engine::derive_prefilter(&c.predicate, &c.eval, engine::schema_of(table)) {
             Some(l) => literals.extend(l),
             None if c.hunt.kind == crate::pack::HuntKind::IpPort => {
-                for v in c.hunt.values() {
+                for v in g.chunks.iter().flat_map(|h| h.values()) {
                     let ip = v.rsplit_once(':').map_or(v, |(ip, _)| ip);
                     literals.push(ip.trim_start_matches('[').trim_end_matches(']').to_string());
                 }
@@ -353,38 +466,167 @@ fn table_prefilter(compiled: &[Compiled], table: &str) -> Option<engine::Prefilt
     engine::Prefilter::new(&literals)
 }
 
-/// Which column and indicator a matching row matched: each branch of the predicate is
-/// tried with its list bound to one value at a time, so the engine's own semantics decide.
-fn attribute(
-    c: &mut Compiled,
-    set: &IndicatorSet,
+/// Which chunks of the group a matching row is a finding of, each with the column, list
+/// and value it matched: for every chunk, the first branch of the predicate (in order) that
+/// holds with one of the chunk's values, and the first such value in list order. The
+/// values worth trying are found directly (the value an `in` tests, the values `has_any`
+/// finds in the text); each is then confirmed by the engine with the list bound to that
+/// value alone, so the engine's own semantics decide. Other shapes try every value.
+fn attribute<'a>(
+    g: &mut Group<'a>,
     columns: &[Column],
     row: &Row,
-) -> Result<Option<(String, Indicator)>, RunError> {
-    for (i, branch) in c.branches.iter().enumerate() {
-        let (column, list_name) = c.hunt.matched_columns.get(i).copied().unwrap_or(("", ""));
-        let Some(list) = c.hunt.lists.iter().find(|l| l.name == list_name) else {
+) -> Result<Vec<(usize, &'static str, &'static str, &'a str)>, RunError> {
+    let mut out: Vec<(usize, &'static str, &'static str, &'a str)> = Vec::new();
+    for (i, branch) in g.compiled.branches.clone().iter().enumerate() {
+        let (column, list_name) = g
+            .compiled
+            .hunt
+            .matched_columns
+            .get(i)
+            .copied()
+            .unwrap_or(("", ""));
+        let Some(values) = g
+            .lists
+            .iter()
+            .find(|(n, _)| *n == list_name)
+            .map(|(_, v)| v)
+        else {
             continue;
         };
-        if !c.eval.holds(branch, columns, row)? {
+        let eval = &g.compiled.eval;
+        if !eval.holds(branch, columns, row)? {
             continue;
         }
-        let full = c.eval.get(list_name).unwrap_or(Value::Null);
-        let mut found = None;
-        for v in &list.values {
-            c.eval
-                .set(list_name, Value::from_json(&serde_json::json!([v])));
-            if c.eval.holds(branch, columns, row)? {
-                found = Some(v.clone());
-                break;
+        let candidates: Vec<&'a str> = match branch {
+            Expr::Binary { op, lhs, rhs, .. }
+                if op == "in" && rhs.unparen().as_name() == Some(list_name) =>
+            {
+                let v = eval.eval(lhs, columns, row)?.to_kusto_string();
+                g.owner(list_name, &v).map(|(_, v)| v).into_iter().collect()
+            }
+            Expr::Binary { op, lhs, rhs, .. }
+                if op == "has_any" && rhs.unparen().as_name() == Some(list_name) =>
+            {
+                let hay = eval.eval(lhs, columns, row)?.to_kusto_string();
+                match eval.has_which(list_name, &hay) {
+                    Some(at) => at
+                        .into_iter()
+                        .filter_map(|i| values.get(i).copied())
+                        .collect(),
+                    None => values.clone(),
+                }
+            }
+            _ => values.clone(),
+        };
+        let full = eval.get(list_name).unwrap_or(Value::Null);
+        let tries: Vec<(usize, &'a str)> = candidates
+            .into_iter()
+            .filter_map(|v| g.owner(list_name, v))
+            .collect();
+        for (k, v) in tries {
+            if out.iter().any(|m| m.0 == k) {
+                continue;
+            }
+            g.compiled.eval.set(list_name, list_value(&[v]));
+            if g.compiled.eval.holds(branch, columns, row)? {
+                out.push((k, column, list_name, v));
             }
         }
-        c.eval.set(list_name, full);
-        if let Some(v) = found {
-            if let Some(ind) = indicator_for(set, list_name, &v) {
-                return Ok(Some((column.to_string(), ind.clone())));
-            }
-        }
+        g.compiled.eval.set(list_name, full);
     }
-    Ok(None)
+    out.sort_by_key(|m| m.0);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pack::{build, PackOptions};
+
+    /// A pack whose domain and IP lists run to several chunks finds, running the chunks as
+    /// one, exactly what running each chunk on its own finds: every chunk holding a value
+    /// that matches a row reports it, with that value.
+    #[test]
+    fn chunks_run_as_one_find_what_each_chunk_finds_alone() {
+        let mut feed = String::new();
+        for i in 0..1_500 {
+            feed.push_str(&format!(
+                "evil-{i}.com\n10{}.{}.{}.7\n",
+                i % 9,
+                i / 250 + 1,
+                i % 250
+            ));
+        }
+        feed.push_str("cdn.evil-3.com\n");
+        let read = ioc::read_feed_bytes(feed.as_bytes(), "feed.txt", None).unwrap();
+        let mut set = IndicatorSet::new();
+        set.extend(read.indicators);
+        let pack = build(&set, &PackOptions::default());
+        let dns: Vec<&Hunt> = pack
+            .hunts
+            .iter()
+            .filter(|h| h.stem == "dnsevents-domain")
+            .collect();
+        assert!(dns.len() > 2, "the domains fill {} chunks", dns.len());
+
+        let dir = std::env::temp_dir().join(format!("iochunt-run-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("DnsEvents.jsonl");
+        let mut rows = String::new();
+        for (name, ip) in [
+            ("cdn.evil-3.com", "1.1.1.1"),
+            ("EVIL-1499.COM", "1.1.1.1"),
+            ("xevil-7.com", "100.1.9.7"),
+            ("www.example.org", "1.2.3.4, 103.2.50.7"),
+            ("evil-700.com.", "1.1.1.1"),
+        ] {
+            rows.push_str(&format!(
+                "{{\"TimeGenerated\":\"2026-06-01T00:00:00Z\",\"Computer\":\"pc\",\"Name\":\"{name}\",\"IPAddresses\":\"{ip}\"}}\n"
+            ));
+        }
+        std::fs::write(&log, rows).unwrap();
+        let catalog = || {
+            let mut c = Catalog::new();
+            c.bind(
+                "DnsEvents",
+                engine::Source::new(log.clone(), "DnsEvents.jsonl".into()),
+            );
+            Arc::new(c)
+        };
+        let key = |f: &Finding| {
+            (
+                f.hunt.clone(),
+                f.source.as_ref().map(|s| s.line),
+                f.column.clone(),
+                f.indicator.value.clone(),
+            )
+        };
+        let together: Vec<_> = run(&pack, &set, catalog())
+            .unwrap()
+            .findings
+            .iter()
+            .map(key)
+            .collect();
+        let mut alone = Vec::new();
+        for h in &pack.hunts {
+            let one = Pack {
+                hunts: vec![h.clone()],
+                ..pack.clone()
+            };
+            alone.extend(run(&one, &set, catalog()).unwrap().findings.iter().map(key));
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!(together, alone);
+        let hunts: Vec<&str> = together.iter().map(|k| k.0.as_str()).collect();
+        assert!(together.len() >= 6, "{together:?}");
+        assert!(
+            hunts
+                .iter()
+                .filter(|h| h.starts_with("dnsevents-domain"))
+                .count()
+                >= 4
+        );
+        assert!(hunts.iter().any(|h| h.starts_with("dnsevents-ip")));
+    }
 }
