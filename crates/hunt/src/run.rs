@@ -153,24 +153,48 @@ fn split_or(e: &Expr, out: &mut Vec<Expr>) {
     }
 }
 
-/// The indicator a list value stands for.
-fn indicator_for<'s>(set: &'s IndicatorSet, list: &str, value: &str) -> Option<&'s Indicator> {
-    match list {
-        "malicious_ips" => set
-            .get(Kind::Ipv4, value)
-            .or_else(|| set.get(Kind::Ipv6, value))
-            .or_else(|| {
-                set.iter().find(|i| {
-                    i.kind == Kind::IpPort && i.ip().is_some_and(|ip| ip.to_string() == value)
-                })
-            }),
-        "malicious_domains" => set.get(Kind::Domain, value),
-        "malicious_urls" => set.get(Kind::Url, value),
-        "malicious_ip_ports" => set.get(Kind::IpPort, value),
-        "malicious_sha256" => set.get(Kind::Sha256, value),
-        "malicious_sha1" => set.get(Kind::Sha1, value),
-        "malicious_md5" => set.get(Kind::Md5, value),
-        _ => None,
+/// Finds the indicator a list value stands for.
+struct Indicators<'s> {
+    set: &'s IndicatorSet,
+    /// The address of each ip:port indicator, to the first such indicator (built when an
+    /// address is first looked up that is no IP indicator of its own).
+    by_address: std::cell::OnceCell<HashMap<String, &'s Indicator>>,
+}
+
+impl<'s> Indicators<'s> {
+    fn new(set: &'s IndicatorSet) -> Indicators<'s> {
+        Indicators {
+            set,
+            by_address: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self, list: &str, value: &str) -> Option<&'s Indicator> {
+        let set = self.set;
+        match list {
+            "malicious_ips" => set
+                .get(Kind::Ipv4, value)
+                .or_else(|| set.get(Kind::Ipv6, value))
+                .or_else(|| {
+                    let by_address = self.by_address.get_or_init(|| {
+                        let mut map = HashMap::new();
+                        for i in set.iter().filter(|i| i.kind == Kind::IpPort) {
+                            if let Some(ip) = i.ip() {
+                                map.entry(ip.to_string()).or_insert(i);
+                            }
+                        }
+                        map
+                    });
+                    by_address.get(value).copied()
+                }),
+            "malicious_domains" => set.get(Kind::Domain, value),
+            "malicious_urls" => set.get(Kind::Url, value),
+            "malicious_ip_ports" => set.get(Kind::IpPort, value),
+            "malicious_sha256" => set.get(Kind::Sha256, value),
+            "malicious_sha1" => set.get(Kind::Sha1, value),
+            "malicious_md5" => set.get(Kind::Md5, value),
+            _ => None,
+        }
     }
 }
 
@@ -314,6 +338,7 @@ fn list_value(values: &[&str]) -> Value {
 /// Runs every hunt of the pack over the catalog's sources.
 pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Outcome, RunError> {
     let mut out = Outcome::default();
+    let indicators = Indicators::new(set);
     let mut shared = HashMap::new();
     let mut tables: Vec<&str> = Vec::new();
     for h in &pack.hunts {
@@ -406,7 +431,7 @@ pub fn run(pack: &Pack, set: &IndicatorSet, catalog: Arc<Catalog>) -> Result<Out
                         .map_or(Value::Null, |i| row.values[i].clone())
                 };
                 for (k, column, list, value) in matched {
-                    let Some(indicator) = indicator_for(set, list, value) else {
+                    let Some(indicator) = indicators.get(list, value) else {
                         continue;
                     };
                     let time = get(c.hunt.time_column);
