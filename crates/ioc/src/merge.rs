@@ -2,7 +2,28 @@
 
 use crate::{Indicator, Kind};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+
+/// The index's keys are hashes already: they are used as they are.
+#[derive(Debug, Default, Clone)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; any other input still gets a usable hash.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
 
 /// Indicators keyed by kind and normalised value, in order of first appearance.
 ///
@@ -12,7 +33,7 @@ use std::hash::{BuildHasher, RandomState};
 #[derive(Debug, Default, Clone)]
 pub struct IndicatorSet {
     items: Vec<Indicator>,
-    index: HashMap<u64, usize>,
+    index: HashMap<u64, usize, BuildHasherDefault<Prehashed>>,
     chain: Vec<Option<usize>>,
     hasher: RandomState,
 }
@@ -75,6 +96,11 @@ impl IndicatorSet {
     }
 
     pub fn extend(&mut self, inds: impl IntoIterator<Item = Indicator>) {
+        let inds = inds.into_iter();
+        let more = inds.size_hint().0;
+        self.items.reserve(more);
+        self.chain.reserve(more);
+        self.index.reserve(more);
         for i in inds {
             self.add(i);
         }
@@ -83,14 +109,23 @@ impl IndicatorSet {
     /// Keeps the indicators `keep` accepts; returns how many were removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&Indicator) -> bool) -> usize {
         let before = self.items.len();
+        let keeps: Vec<bool> = self.items.iter().map(&mut keep).collect();
+        if keeps.iter().all(|&k| k) {
+            return 0;
+        }
         let kept: Vec<Indicator> = std::mem::take(&mut self.items)
             .into_iter()
-            .filter(|i| keep(i))
+            .zip(keeps)
+            .filter_map(|(i, k)| k.then_some(i))
             .collect();
         self.index.clear();
         self.chain.clear();
+        // The items are distinct already: only the index is rebuilt.
         for i in kept {
-            self.add(i);
+            let h = self.hasher.hash_one((i.kind, i.value.as_str()));
+            let prev = self.index.insert(h, self.items.len());
+            self.chain.push(prev);
+            self.items.push(i);
         }
         before - self.items.len()
     }
@@ -203,6 +238,20 @@ mod tests {
             vec![1, 9]
         );
         assert_eq!(set.iter().next().unwrap().value, "first.com");
+    }
+
+    #[test]
+    fn retain_keeps_order_and_the_index() {
+        let mut set = IndicatorSet::new();
+        set.extend(["a.com", "b.com", "c.com", "d.com"].map(|v| ind(v, 1)));
+        assert_eq!(set.retain(|_| true), 0);
+        assert_eq!(set.retain(|i| i.value != "b.com"), 1);
+        let values: Vec<&str> = set.iter().map(|i| i.value.as_str()).collect();
+        assert_eq!(values, vec!["a.com", "c.com", "d.com"]);
+        assert!(set.get(Kind::Domain, "b.com").is_none());
+        set.add(ind("d.com", 7));
+        assert_eq!(set.len(), 3);
+        assert_eq!(set.get(Kind::Domain, "d.com").unwrap().sources.len(), 2);
     }
 
     #[test]
