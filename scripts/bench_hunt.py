@@ -1,4 +1,5 @@
-"""Driver for scripts/bench-hunt.sh: times iochunt hunt, rg and DuckDB on the same files."""
+"""Driver for scripts/bench-hunt.sh: times iochunt hunt, rg and DuckDB on the same files
+(best of 3 runs, 2 for DuckDB, from a warm page cache)."""
 import json
 import os
 import re
@@ -13,13 +14,25 @@ files = [os.path.join(data, f) for f in
          ("CommonSecurityLog.csv", "DeviceNetworkEvents.jsonl", "DnsEvents.jsonl", "UrlClickEvents.jsonl")]
 
 
-def timed(cmd):
-    """Wall time and peak RSS (MB) of a command, via GNU time."""
-    t = time.time()
-    p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    wall = time.time() - t
-    rss = int(p.stderr.strip().splitlines()[-1]) / 1024
-    return wall, rss, p
+def timed(cmd, runs=3):
+    """Best wall time of `runs` runs and peak RSS (MB) of a command, via GNU time. The
+    files are read once before, so every tool starts from the same warm page cache."""
+    best = None
+    for _ in range(runs):
+        t = time.time()
+        p = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wall = time.time() - t
+        rss = int(p.stderr.strip().splitlines()[-1]) / 1024
+        if best is None or wall < best[0]:
+            best = (wall, max(rss, best[1]) if best else rss, p)
+    return best
+
+
+def warm(paths):
+    for f in paths:
+        with open(f, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
 
 
 def indicators(feed):
@@ -68,12 +81,17 @@ def duckdb_hunts(ips, domains, urls):
     if urls:
         queries.append(f"SELECT Timestamp, AccountUpn, Url, ActionType, IsClickedThrough FROM read_json('{url}', format='newline_delimited') "
                        f"WHERE regexp_matches(Url, '{has_regex(urls)}') ORDER BY Timestamp DESC")
-    t = time.time()
-    rows = sum(len(con.execute(s).fetchall()) for s in queries)
-    return time.time() - t, rows
+    best = None
+    for _ in range(2):
+        t = time.time()
+        rows = sum(len(con.execute(s).fetchall()) for s in queries)
+        wall = time.time() - t
+        best = wall if best is None else min(best, wall)
+    return best, rows
 
 
 def run(name, feed, extra):
+    warm(files)
     ips, domains, urls = indicators(feed)
     pats = "bench-data/patterns.txt"
     with open(pats, "w") as f:
@@ -95,5 +113,5 @@ def run(name, feed, extra):
 run("reference pack", ref, ["--source", "ThreatFox"])
 run("ThreatFox export", tf, [])
 wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", "bench-data/threatfox-1000000.json", "--data", "bench-data/logs-1000000",
-                      "--format", "jsonl"])
+                      "--format", "jsonl"], runs=1)
 print(f"\n== 1,000,000 generated indicators over bench-data/logs-1000000\niochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {len(p.stdout.splitlines())} findings")
