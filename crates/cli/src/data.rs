@@ -6,7 +6,8 @@ use anyhow::{bail, Context};
 use engine::{Catalog, Source};
 use std::path::{Path, PathBuf};
 
-/// The table a file name stands for: `DnsEvents.jsonl.gz` -> `DnsEvents`.
+/// The table a file name stands for: `DnsEvents.jsonl.gz` -> `DnsEvents`
+/// (`.zst` likewise).
 fn table_name(path: &Path) -> Option<String> {
     let name = path.file_name()?.to_str()?;
     let stem = name.split('.').next()?;
@@ -16,7 +17,10 @@ fn table_name(path: &Path) -> Option<String> {
 
 fn is_data_file(p: &Path) -> bool {
     let n = p.to_string_lossy().to_ascii_lowercase();
-    let n = n.strip_suffix(".gz").unwrap_or(&n);
+    let n = [".gz", ".zst", ".zstd"]
+        .iter()
+        .find_map(|c| n.strip_suffix(c))
+        .unwrap_or(&n);
     n.ends_with(".json") || n.ends_with(".jsonl") || n.ends_with(".ndjson") || n.ends_with(".csv")
 }
 

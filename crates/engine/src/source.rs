@@ -61,22 +61,35 @@ impl Source {
             file: self.display.clone(),
             source,
         })?;
-        let name = self.path.to_string_lossy().to_ascii_lowercase();
-        Ok(if name.ends_with(".gz") {
-            Box::new(BufReader::with_capacity(
+        Ok(match self.compression() {
+            Some(Compression::Gzip) => Box::new(BufReader::with_capacity(
                 1 << 20,
                 flate2::read::MultiGzDecoder::new(f),
-            ))
-        } else {
-            Box::new(BufReader::with_capacity(1 << 20, f))
+            )),
+            Some(Compression::Zstd) => {
+                let frames = Zstd::new(BufReader::new(f)).map_err(|source| EngineError::Io {
+                    file: self.display.clone(),
+                    source,
+                })?;
+                Box::new(BufReader::with_capacity(1 << 20, frames))
+            }
+            None => Box::new(BufReader::with_capacity(1 << 20, f)),
         })
     }
 
+    fn compression(&self) -> Option<Compression> {
+        let name = self.path.to_string_lossy().to_ascii_lowercase();
+        if name.ends_with(".gz") {
+            Some(Compression::Gzip)
+        } else if name.ends_with(".zst") || name.ends_with(".zstd") {
+            Some(Compression::Zstd)
+        } else {
+            None
+        }
+    }
+
     fn compressed(&self) -> bool {
-        self.path
-            .to_string_lossy()
-            .to_ascii_lowercase()
-            .ends_with(".gz")
+        self.compression().is_some()
     }
 
     /// Counts bytes read into the progress display.
@@ -89,7 +102,10 @@ impl Source {
 
     fn format(&self) -> &'static str {
         let name = self.path.to_string_lossy().to_ascii_lowercase();
-        let name = name.strip_suffix(".gz").unwrap_or(&name);
+        let name = [".gz", ".zst", ".zstd"]
+            .iter()
+            .find_map(|c| name.strip_suffix(c))
+            .unwrap_or(&name);
         if name.ends_with(".csv") {
             "csv"
         } else if name.ends_with(".json") {
@@ -487,6 +503,56 @@ impl Source {
     }
 }
 
+/// The compressions a source file may be in, told by its extension.
+enum Compression {
+    Gzip,
+    Zstd,
+}
+
+/// A zstd stream of one or more frames (as concatenated files have), decoded as one.
+struct Zstd<R: BufRead> {
+    frame: Option<ruzstd::decoding::StreamingDecoder<R, ruzstd::decoding::FrameDecoder>>,
+}
+
+impl<R: BufRead> Zstd<R> {
+    fn new(source: R) -> std::io::Result<Zstd<R>> {
+        let mut z = Zstd { frame: None };
+        z.next_frame(source)?;
+        Ok(z)
+    }
+
+    /// Starts the next frame, or ends the stream at the end of the input.
+    fn next_frame(&mut self, mut source: R) -> std::io::Result<()> {
+        if source.fill_buf()?.is_empty() {
+            self.frame = None;
+            return Ok(());
+        }
+        let frame = ruzstd::decoding::StreamingDecoder::new(source).map_err(|e| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, format!("zstd: {e}"))
+        })?;
+        self.frame = Some(frame);
+        Ok(())
+    }
+}
+
+impl<R: BufRead> Read for Zstd<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            let Some(frame) = &mut self.frame else {
+                return Ok(0);
+            };
+            let n = frame.read(buf)?;
+            if n > 0 || buf.is_empty() {
+                return Ok(n);
+            }
+            let Some(frame) = self.frame.take() else {
+                return Ok(0);
+            };
+            self.next_frame(frame.into_inner())?;
+        }
+    }
+}
+
 /// How a CSV file's fields become a row: the column each field fills, and each datetime
 /// field's day/month order.
 struct CsvLayout {
@@ -742,6 +808,33 @@ mod scan_equivalence_tests {
             }
         }
         t
+    }
+
+    /// A zstd file of two frames (two files concatenated) reads as its whole text.
+    #[test]
+    fn zstd_sources_read_every_frame() {
+        let dir = std::env::temp_dir().join(format!("iochunt-zst-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("DnsEvents.jsonl.zst");
+        let level = ruzstd::encoding::CompressionLevel::Fastest;
+        let mut bytes = ruzstd::encoding::compress_to_vec(&b"{\"Name\":\"a.com\"}\n"[..], level);
+        bytes.extend(ruzstd::encoding::compress_to_vec(
+            &b"{\"Name\":\"evil.com\"}\n"[..],
+            level,
+        ));
+        std::fs::write(&path, bytes).unwrap();
+        let keep = |_: &[Column], _: &Row| Ok(true);
+        let src = Source::new(path.clone(), "f".into());
+        let p = crate::Prefilter::new(&["evil.com".to_string()]).unwrap();
+        let (all, stats) = src.read("DnsEvents", &keep, None).unwrap();
+        let (hit, _) = src.read("DnsEvents", &keep, Some(&p)).unwrap();
+        std::fs::write(&path, b"not zstd").unwrap();
+        let bad = src.read("DnsEvents", &keep, None);
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert_eq!((all.rows.len(), stats.rows), (2, 2));
+        assert_eq!(hit.rows.len(), 1);
+        assert_eq!(hit.rows[0].provenance.as_ref().unwrap().line, 2);
+        assert!(bad.unwrap_err().to_string().contains("zstd"));
     }
 
     #[test]
