@@ -12,7 +12,6 @@ use crate::functions::{calls_any, return_type};
 use crate::table::{unique_name, Column, Row, Table};
 use crate::value::{GroupKey, Type, Value};
 use kql::{Expr, Item, LetValue, Operator, Param, SortOrder, Statement, StatementKind};
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -34,7 +33,6 @@ pub struct UserFunc {
 pub struct Env {
     vars: HashMap<String, Binding>,
     catalog: Arc<Catalog>,
-    cache: std::rc::Rc<RefCell<HashMap<String, Arc<Table>>>>,
 }
 
 impl Env {
@@ -43,7 +41,6 @@ impl Env {
         Env {
             vars: HashMap::new(),
             catalog,
-            cache: std::rc::Rc::new(RefCell::new(HashMap::new())),
         }
     }
 
@@ -257,11 +254,6 @@ fn named_table(name: &str, env: &Env, filter: Option<&Operator>) -> Result<Table
             None => Ok(t),
         };
     }
-    if filter.is_none() {
-        if let Some(t) = env.cache.borrow().get(name) {
-            return Ok(t.as_ref().clone());
-        }
-    }
     let keep = |cols: &[Column], row: &Row| -> Result<bool> {
         match filter {
             Some(op) => where_holds(op, cols, row, env),
@@ -280,13 +272,9 @@ fn named_table(name: &str, env: &Env, filter: Option<&Operator>) -> Result<Table
         }
         crate::Prefilter::new(&lits)
     });
-    let t = env.catalog.scan(name, &keep, prefilter.as_ref())?;
-    if filter.is_none() {
-        env.cache
-            .borrow_mut()
-            .insert(name.to_string(), Arc::new(t.clone()));
-    }
-    Ok(t)
+    // Each reference reads the sources again: holding a copy of a whole table for a
+    // second reference would double the memory of every query.
+    env.catalog.scan(name, &keep, prefilter.as_ref())
 }
 
 fn where_holds(op: &Operator, cols: &[Column], row: &Row, env: &Env) -> Result<bool> {

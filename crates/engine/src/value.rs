@@ -74,6 +74,11 @@ pub enum Value {
 
 impl Value {
     pub fn str(s: &str) -> Value {
+        if s.is_empty() {
+            // Missing string columns are "": one shared value instead of one each.
+            static EMPTY: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+            return Value::String(EMPTY.get_or_init(|| Arc::from("")).clone());
+        }
         Value::String(Arc::from(s))
     }
 
