@@ -85,12 +85,12 @@ pub fn pack_report(
     scenarios: Option<&str>,
 ) -> String {
     let mut out = format!("# {} IOC hunt\n\n", pack.family);
-    let threats: Vec<String> = {
-        let mut t: Vec<String> = Vec::new();
+    let threats: Vec<&str> = {
+        let mut t: Vec<&str> = Vec::new();
         for i in set {
-            if let Some(x) = &i.threat_type {
-                if !t.contains(x) {
-                    t.push(x.clone());
+            if let Some(x) = i.threat_type.as_deref() {
+                if !t.contains(&x) {
+                    t.push(x);
                 }
             }
         }

@@ -122,15 +122,16 @@ pub struct Indicator {
     /// The normalised, refanged value: what hunts match.
     pub value: String,
     pub kind: Kind,
-    pub threat_type: Option<String>,
+    /// Shared with every indicator of the feed that names the same one.
+    pub threat_type: Option<std::sync::Arc<str>>,
     pub malware: Vec<std::sync::Arc<Malware>>,
     /// 0 to 100.
     pub confidence: Option<u8>,
     pub first_seen: Option<Timestamp>,
     pub last_seen: Option<Timestamp>,
     pub reference: Option<String>,
-    pub tags: Vec<String>,
-    pub reporter: Option<String>,
+    pub tags: Vec<std::sync::Arc<str>>,
+    pub reporter: Option<std::sync::Arc<str>>,
     pub sources: Vec<Origin>,
     /// Reasons this indicator would cause false positives (private IP, benign domain, ...).
     pub flags: Vec<String>,
@@ -185,6 +186,11 @@ impl Indicator {
     /// Family names, in the order the feeds gave them.
     pub fn malware_names(&self) -> Vec<&str> {
         self.malware.iter().map(|m| m.name.as_str()).collect()
+    }
+
+    /// Tags, in the order the feeds gave them.
+    pub fn tag_names(&self) -> Vec<&str> {
+        self.tags.iter().map(|t| t.as_ref()).collect()
     }
 
     pub fn is_flagged(&self) -> bool {

@@ -246,7 +246,7 @@ fn finding_json(f: &Finding) -> serde_json::Value {
         "indicator": {
             "value": f.indicator.value,
             "kind": f.indicator.kind.name(),
-            "threat_type": f.indicator.threat_type,
+            "threat_type": f.indicator.threat_type.as_deref(),
             "malware": f.indicator.malware_names(),
             "confidence": f.indicator.confidence,
             "first_seen": f.indicator.first_seen.map(|t| t.iso()),

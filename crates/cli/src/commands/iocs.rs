@@ -39,7 +39,7 @@ pub fn run(args: IocsArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
                 let cells = [
                     shown(i),
                     i.kind.to_string(),
-                    i.threat_type.clone().unwrap_or_default(),
+                    i.threat_type.as_deref().unwrap_or_default().to_string(),
                     i.malware_names().join(";"),
                     i.confidence.map(|c| c.to_string()).unwrap_or_default(),
                     i.first_seen.map(|t| t.iso()).unwrap_or_default(),
@@ -63,7 +63,7 @@ pub fn run(args: IocsArgs, v: Verbosity) -> anyhow::Result<ExitCode> {
                     vec![
                         i.kind.to_string(),
                         shown(i),
-                        i.threat_type.clone().unwrap_or_default(),
+                        i.threat_type.as_deref().unwrap_or_default().to_string(),
                         i.malware_names().join(", "),
                         i.confidence.map(|c| format!("{c}%")).unwrap_or_default(),
                         i.first_seen.map(|t| t.date()).unwrap_or_default(),
@@ -97,7 +97,7 @@ struct IndicatorJson<'a> {
     confidence: Option<u8>,
     first_seen: Option<String>,
     last_seen: Option<String>,
-    tags: &'a [String],
+    tags: Vec<&'a str>,
     sources: Vec<SourceJson<'a>>,
     flags: &'a [String],
 }
@@ -117,7 +117,7 @@ fn to_json(i: &Indicator) -> IndicatorJson<'_> {
         confidence: i.confidence,
         first_seen: i.first_seen.map(|t| t.iso()),
         last_seen: i.last_seen.map(|t| t.iso()),
-        tags: &i.tags,
+        tags: i.tag_names(),
         sources: i
             .sources
             .iter()

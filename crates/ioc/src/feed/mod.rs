@@ -2,6 +2,7 @@
 //! turns the feed's entries into [`Entry`] values that [`FeedRead::push`] validates: every
 //! entry ends as an [`Indicator`] or a [`Rejection`], never silently dropped.
 
+mod blocks;
 mod locate;
 mod markdown;
 mod misp;
@@ -10,8 +11,10 @@ mod text;
 mod threatfox;
 
 use crate::{normalize, parse_declared_kind, Indicator, Malware, Origin, Rejection, Timestamp};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -102,11 +105,16 @@ pub struct FeedRead {
     pub rejections: Vec<Rejection>,
     /// The feed's path, shared by the origins of its entries.
     file: Option<Arc<str>>,
-    /// Families seen so far, so each is held once however many entries name it.
-    families: HashMap<Malware, Arc<Malware>>,
+    /// Families seen so far, so each is held once however many entries name it, found by a
+    /// hash of their fields without building a [`Malware`] first.
+    families: HashMap<u64, Vec<Arc<Malware>>>,
+    /// Threat types, reporters and tags: a few distinct values repeated over every entry,
+    /// each held once.
+    words: HashSet<Arc<str>>,
+    hasher: RandomState,
 }
 
-/// One entry of a feed before validation.
+/// One entry of a feed before validation, owning its text (for readers that build it).
 #[derive(Default)]
 pub(crate) struct Entry {
     pub raw: String,
@@ -123,6 +131,50 @@ pub(crate) struct Entry {
     pub reporter: Option<String>,
 }
 
+/// One entry of a feed before validation, borrowed from the feed's text: what
+/// [`FeedRead::push_ref`] validates. Large feeds are read this way, with no copy of an
+/// entry's fields made before it is known to be kept.
+pub(crate) struct EntryRef<'a> {
+    pub raw: &'a str,
+    pub declared: Option<&'a str>,
+    pub line: usize,
+    pub threat_type: Option<&'a str>,
+    pub malware: &'a [FamilyRef<'a>],
+    pub confidence: Option<&'a str>,
+    pub first_seen: Option<&'a str>,
+    pub last_seen: Option<&'a str>,
+    pub reference: Option<&'a str>,
+    pub tags: TagsRef<'a>,
+    pub reporter: Option<&'a str>,
+}
+
+/// A malware family as an entry names it.
+pub(crate) struct FamilyRef<'a> {
+    pub name: &'a str,
+    pub id: Option<&'a str>,
+    pub alias: Option<&'a str>,
+}
+
+/// An entry's tags: a list, or one comma-joined string as ThreatFox writes them.
+pub(crate) enum TagsRef<'a> {
+    List(&'a [String]),
+    Joined(&'a str),
+}
+
+impl<'a> TagsRef<'a> {
+    fn iter(&self) -> impl Iterator<Item = &'a str> {
+        let (list, joined) = match *self {
+            TagsRef::List(l) => (l, ""),
+            TagsRef::Joined(j) => (&[][..], j),
+        };
+        list.iter()
+            .map(String::as_str)
+            .chain(joined.split(','))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+    }
+}
+
 impl FeedRead {
     fn new(format: FeedFormat) -> FeedRead {
         FeedRead {
@@ -131,6 +183,8 @@ impl FeedRead {
             rejections: Vec::new(),
             file: None,
             families: HashMap::new(),
+            words: HashSet::new(),
+            hasher: RandomState::new(),
         }
     }
 
@@ -156,65 +210,109 @@ impl FeedRead {
 
     /// Validates an entry and records it as an indicator or a rejection.
     pub(crate) fn push(&mut self, path: &str, e: Entry) {
+        let families: Vec<FamilyRef> = e
+            .malware
+            .iter()
+            .map(|m| FamilyRef {
+                name: &m.name,
+                id: m.id.as_deref(),
+                alias: m.alias.as_deref(),
+            })
+            .collect();
+        self.push_ref(
+            path,
+            &EntryRef {
+                raw: &e.raw,
+                declared: e.declared.as_deref(),
+                line: e.line,
+                threat_type: e.threat_type.as_deref(),
+                malware: &families,
+                confidence: e.confidence.as_deref(),
+                first_seen: e.first_seen.as_deref(),
+                last_seen: e.last_seen.as_deref(),
+                reference: e.reference.as_deref(),
+                tags: TagsRef::List(&e.tags),
+                reporter: e.reporter.as_deref(),
+            },
+        );
+    }
+
+    /// Validates a borrowed entry and records it as an indicator or a rejection.
+    pub(crate) fn push_ref(&mut self, path: &str, e: &EntryRef) {
         let file = self.file(path);
-        match build(file, &e) {
-            Ok(mut ind) => {
-                ind.malware = e
-                    .malware
-                    .into_iter()
-                    .filter(|m| !m.name.is_empty())
-                    .map(|m| match self.families.get(&m) {
-                        Some(known) => known.clone(),
-                        None => {
-                            let shared = Arc::new(m.clone());
-                            self.families.insert(m, shared.clone());
-                            shared
-                        }
-                    })
-                    .collect();
-                self.indicators.push(ind)
-            }
-            Err(reason) => self.reject(path, e.line, &e.raw, reason),
+        match self.build(file, e) {
+            Ok(ind) => self.indicators.push(ind),
+            Err(reason) => self.reject(path, e.line, e.raw, reason),
         }
     }
-}
 
-fn build(file: Arc<str>, e: &Entry) -> Result<Indicator, String> {
-    let declared = match e
-        .declared
-        .as_deref()
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-    {
-        Some(d) => Some(parse_declared_kind(d).ok_or(format!("unsupported indicator type {d:?}"))?),
-        None => None,
-    };
-    let (value, kind) = normalize(&e.raw, declared)?;
-    let origin = Origin { file, line: e.line };
-    let mut ind = Indicator::new(value, kind, origin);
-    ind.threat_type = e.threat_type.clone().filter(|t| !t.is_empty());
-    ind.confidence = match e
-        .confidence
-        .as_deref()
-        .map(|c| c.trim().trim_end_matches('%'))
-    {
-        None | Some("") => None,
-        Some(c) => match c.parse::<f64>() {
-            Ok(n) if (0.0..=100.0).contains(&n) => Some(n.round() as u8),
-            _ => return Err(format!("confidence {c:?} is not a number from 0 to 100")),
-        },
-    };
-    ind.first_seen = parse_time(e.first_seen.as_deref(), "first seen")?;
-    ind.last_seen = parse_time(e.last_seen.as_deref(), "last seen")?;
-    ind.reference = e.reference.clone().filter(|r| !r.is_empty());
-    ind.tags = e
-        .tags
-        .iter()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .collect();
-    ind.reporter = e.reporter.clone().filter(|r| !r.is_empty());
-    Ok(ind)
+    /// The shared copy of a threat type, reporter or tag.
+    fn word(&mut self, w: &str) -> Arc<str> {
+        match self.words.get(w) {
+            Some(known) => known.clone(),
+            None => {
+                let shared: Arc<str> = Arc::from(w);
+                self.words.insert(shared.clone());
+                shared
+            }
+        }
+    }
+
+    /// The shared copy of a family; families without a name are left out.
+    fn family(&mut self, f: &FamilyRef) -> Option<Arc<Malware>> {
+        if f.name.is_empty() {
+            return None;
+        }
+        let alias = f.alias.filter(|a| !a.is_empty());
+        let h = self.hasher.hash_one((f.name, f.id, alias));
+        let same = |m: &&Arc<Malware>| {
+            m.name == f.name && m.id.as_deref() == f.id && m.alias.as_deref() == alias
+        };
+        let known = self.families.entry(h).or_default();
+        if let Some(m) = known.iter().find(same) {
+            return Some(m.clone());
+        }
+        let m = Arc::new(Malware {
+            name: f.name.to_string(),
+            id: f.id.map(str::to_string),
+            alias: alias.map(str::to_string),
+        });
+        known.push(m.clone());
+        Some(m)
+    }
+
+    fn build(&mut self, file: Arc<str>, e: &EntryRef) -> Result<Indicator, String> {
+        let declared = match e.declared.map(str::trim).filter(|d| !d.is_empty()) {
+            Some(d) => {
+                Some(parse_declared_kind(d).ok_or(format!("unsupported indicator type {d:?}"))?)
+            }
+            None => None,
+        };
+        let (value, kind) = normalize(e.raw, declared)?;
+        let confidence = match e.confidence.map(|c| c.trim().trim_end_matches('%')) {
+            None | Some("") => None,
+            Some(c) => match c.parse::<f64>() {
+                Ok(n) if (0.0..=100.0).contains(&n) => Some(n.round() as u8),
+                _ => return Err(format!("confidence {c:?} is not a number from 0 to 100")),
+            },
+        };
+        let first_seen = parse_time(e.first_seen, "first seen")?;
+        let last_seen = parse_time(e.last_seen, "last seen")?;
+        let origin = Origin { file, line: e.line };
+        let mut ind = Indicator::new(value, kind, origin);
+        ind.confidence = confidence;
+        ind.first_seen = first_seen;
+        ind.last_seen = last_seen;
+        ind.threat_type = e
+            .threat_type
+            .filter(|t| !t.is_empty())
+            .map(|t| self.word(t));
+        ind.reference = e.reference.filter(|r| !r.is_empty()).map(str::to_string);
+        ind.tags = e.tags.iter().map(|t| self.word(t)).collect();
+        ind.reporter = e.reporter.filter(|r| !r.is_empty()).map(|r| self.word(r));
+        ind.malware = e.malware.iter().filter_map(|f| self.family(f)).collect();
+        Ok(ind)
+    }
 }
 
 fn parse_time(text: Option<&str>, what: &str) -> Result<Option<Timestamp>, String> {
@@ -229,12 +327,48 @@ fn parse_time(text: Option<&str>, what: &str) -> Result<Option<Timestamp>, Strin
 /// Reads a feed file, detecting its format unless `format` forces one.
 pub fn read_feed(path: &Path, format: Option<FeedFormat>) -> Result<FeedRead, FeedError> {
     let name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| FeedError::Io {
+    let io = |source| FeedError::Io {
         path: name.clone(),
         source,
-    })?;
+    };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    // The first bytes tell a ThreatFox JSON export, which is read in parts; any other feed
+    // is read whole.
+    let mut head = Vec::with_capacity(HEAD);
+    (&mut file)
+        .take(HEAD as u64)
+        .read_to_end(&mut head)
+        .map_err(io)?;
+    let start = if head.starts_with(b"\xef\xbb\xbf") {
+        3
+    } else {
+        0
+    };
+    let text = match std::str::from_utf8(&head[start..]) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&head[start..start + e.valid_up_to()]).unwrap_or(""),
+    };
+    let export = match format {
+        Some(f) => f == FeedFormat::ThreatFoxExport,
+        None => threatfox::looks_like_export(text),
+    };
+    if export && head.len() == HEAD {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let head = head[start..].to_vec();
+        if let Some(read) = blocks::read_export(&mut file, head, &name, workers, blocks::BLOCK) {
+            return Ok(read);
+        }
+    }
+    let bytes = if head.len() < HEAD {
+        head
+    } else {
+        std::fs::read(path).map_err(io)?
+    };
     read_feed_bytes(&bytes, &name, format)
 }
+
+/// How much of a feed is read to tell its format before reading the rest.
+const HEAD: usize = 64 << 10;
 
 /// Reads a feed held in memory; `name` is used in locations and messages.
 pub fn read_feed_bytes(

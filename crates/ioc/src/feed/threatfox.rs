@@ -2,7 +2,10 @@
 //! response (`{"query_status", "data": [...]}`) and the CSV export (quoted fields separated by
 //! `", "`, the header commented out, nulls written as `None`).
 
-use super::{str_field, tags_field, Entry, FeedError, FeedFormat, FeedRead, LineLocator};
+use super::{
+    str_field, tags_field, Entry, EntryRef, FamilyRef, FeedError, FeedFormat, FeedRead,
+    LineLocator, TagsRef,
+};
 use crate::Malware;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -99,6 +102,16 @@ struct ExportRecord<'a> {
 /// The JSON export read as a stream of records: no document tree is built, so a large
 /// export costs about its own size in memory.
 pub(crate) fn read_export_stream(text: &str, path: &str) -> Result<FeedRead, FeedError> {
+    parse_export(text, path, 1).map_err(|e| super::json_error(&e, path))
+}
+
+/// Reads an export object whose first line is line `first_line` of the feed (a part of a
+/// larger export, see `blocks`).
+pub(crate) fn parse_export(
+    text: &str,
+    path: &str,
+    first_line: usize,
+) -> Result<FeedRead, serde_json::Error> {
     struct Records<'p, 't> {
         path: &'p str,
         locate: LineLocator<'t>,
@@ -110,46 +123,53 @@ pub(crate) fn read_export_stream(text: &str, path: &str) -> Result<FeedRead, Fee
             f.write_str("a ThreatFox export object")
         }
         fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<FeedRead, A::Error> {
+            let mut list: Vec<String>;
             while let Some((_id, records)) =
                 map.next_entry::<Cow<'de, str>, Vec<ExportRecord<'de>>>()?
             {
                 for r in records {
-                    let raw = r.ioc_value.as_deref().unwrap_or("").to_string();
-                    let line = self.locate.line_of(&raw);
-                    let s = |c: Option<Cow<str>>| c.map(Cow::into_owned);
-                    let confidence = r.confidence_level.as_ref().and_then(|c| match c {
-                        Value::Number(n) => Some(n.to_string()),
-                        Value::String(s) => Some(s.clone()),
-                        _ => None,
-                    });
-                    let tags = match &r.tags {
-                        Some(Value::String(t)) => {
-                            t.split(',').map(|x| x.trim().to_string()).collect()
+                    let raw = r.ioc_value.as_deref().unwrap_or("");
+                    let line = self.locate.line_of(raw);
+                    let number;
+                    let confidence = match &r.confidence_level {
+                        Some(Value::Number(n)) => {
+                            number = n.to_string();
+                            Some(number.as_str())
                         }
-                        Some(Value::Array(a)) => a
-                            .iter()
-                            .filter_map(|x| x.as_str().map(str::to_string))
-                            .collect(),
-                        _ => Vec::new(),
+                        Some(Value::String(s)) => Some(s.as_str()),
+                        _ => None,
                     };
-                    self.out.push(
+                    let tags = match &r.tags {
+                        Some(Value::String(t)) => TagsRef::Joined(t),
+                        Some(Value::Array(a)) => {
+                            list = a
+                                .iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect();
+                            TagsRef::List(&list)
+                        }
+                        _ => TagsRef::List(&[]),
+                    };
+                    let name = r.malware_printable.as_deref().or(r.malware.as_deref());
+                    let family = name.map(|name| FamilyRef {
+                        name,
+                        id: r.malware.as_deref(),
+                        alias: r.malware_alias.as_deref(),
+                    });
+                    self.out.push_ref(
                         self.path,
-                        Entry {
+                        &EntryRef {
                             raw,
                             line,
-                            declared: s(r.ioc_type),
-                            threat_type: s(r.threat_type),
-                            malware: malware(
-                                s(r.malware_printable),
-                                s(r.malware),
-                                s(r.malware_alias),
-                            ),
+                            declared: r.ioc_type.as_deref(),
+                            threat_type: r.threat_type.as_deref(),
+                            malware: family.as_slice(),
                             confidence,
-                            first_seen: s(r.first_seen_utc),
-                            last_seen: s(r.last_seen_utc),
-                            reference: s(r.reference),
+                            first_seen: r.first_seen_utc.as_deref(),
+                            last_seen: r.last_seen_utc.as_deref(),
+                            reference: r.reference.as_deref(),
                             tags,
-                            reporter: s(r.reporter),
+                            reporter: r.reporter.as_deref(),
                         },
                     );
                 }
@@ -159,14 +179,12 @@ pub(crate) fn read_export_stream(text: &str, path: &str) -> Result<FeedRead, Fee
     }
     let visitor = Records {
         path,
-        locate: LineLocator::new(text),
+        locate: LineLocator::starting_at(text, first_line),
         out: FeedRead::new(FeedFormat::ThreatFoxExport),
     };
     let mut de = serde_json::Deserializer::from_str(text);
-    let out = de
-        .deserialize_map(visitor)
-        .and_then(|o| de.end().map(|_| o));
-    out.map_err(|e| super::json_error(&e, path))
+    de.deserialize_map(visitor)
+        .and_then(|o| de.end().map(|_| o))
 }
 
 /// True when the text starts like a ThreatFox export: `{ "<digits>": [`.
@@ -371,7 +389,7 @@ mod tests {
             i.malware[0].id.as_deref(),
             Some("win.netsupportmanager_rat")
         );
-        assert_eq!(i.tags, vec!["NetSupport", "RAT"]);
+        assert_eq!(i.tag_names(), vec!["NetSupport", "RAT"]);
         assert_eq!(i.last_seen, None);
         assert_eq!(i.sources[0].line, 4);
         assert_eq!(r.rejections.len(), 1);
