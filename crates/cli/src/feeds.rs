@@ -35,7 +35,7 @@ pub fn load(
     let mut formats = Vec::new();
     let (mut accepted, mut rejected) = (0usize, 0usize);
     for path in paths {
-        let read = ioc::read_feed(path, forced)?;
+        let read = ioc::read_feed_into(path, forced, &mut set)?;
         if !formats.contains(&read.format) {
             formats.push(read.format);
         }
@@ -47,9 +47,8 @@ pub fn load(
                 eprintln!("iochunt: {r}");
             }
         }
-        accepted += read.indicators.len();
+        accepted += read.accepted;
         rejected += read.rejections.len();
-        set.extend(read.indicators);
     }
     if args.strict && rejected > 0 {
         bail!("{rejected} entries rejected (--strict)");

@@ -11,7 +11,7 @@ mod normalize;
 mod refang;
 mod time;
 
-pub use feed::{read_feed, read_feed_bytes, FeedError, FeedFormat, FeedRead};
+pub use feed::{read_feed_bytes, read_feed_into, FeedError, FeedFormat, FeedRead, FeedSummary};
 pub use flags::flag_reasons;
 pub use indicator::{Indicator, Kind, Malware, Origin, Rejection};
 pub use merge::IndicatorSet;

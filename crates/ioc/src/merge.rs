@@ -148,6 +148,16 @@ impl IndicatorSet {
         self.items = items;
     }
 
+    /// Adds every indicator of `other`, as [`IndicatorSet::extend`] does; into an empty set
+    /// `other` is taken over whole.
+    pub fn append(&mut self, other: IndicatorSet) {
+        if self.items.is_empty() {
+            *self = other;
+        } else {
+            self.extend(other.items);
+        }
+    }
+
     /// Keeps the indicators `keep` accepts; returns how many were removed.
     pub fn retain(&mut self, mut keep: impl FnMut(&Indicator) -> bool) -> usize {
         let before = self.items.len();

@@ -4,13 +4,15 @@
 //! structure (strings and escapes included) to find the commas between the object's
 //! members, cuts the file there into parts of a few megabytes, and workers read each part
 //! as an object of its own. The whole file is never held in memory, and the parts are
-//! read in parallel; their entries are put back in file order, with their true lines.
+//! read in parallel; their entries are handed on in file order, with their true lines, as
+//! soon as they are read, so that merging goes on while later parts are parsed.
 //!
 //! Whenever the file is not what the splitter expects (truncated, not JSON, not UTF-8, a
 //! syntax error in a part), the caller reads the file whole instead, which reports the
 //! problem exactly; nothing here ever decides an error.
 
-use super::{threatfox, FeedFormat, FeedRead};
+use super::{threatfox, FeedRead};
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -102,19 +104,23 @@ impl Splitter {
 struct Part {
     seq: usize,
     first_line: usize,
-    /// `{` + members + `}`.
+    /// `text[from..]` is `{` + members + `}`.
     text: Vec<u8>,
+    from: usize,
 }
 
 /// Reads an export from `file`, of which `head` (the first bytes, already read) is the
-/// beginning. `None` means the file should be read whole instead.
+/// beginning, handing each part's reading to `sink` in file order as soon as it and the
+/// parts before it are read. `None` means the file should be read whole instead; `sink`
+/// may have seen some parts by then, so what it built must be thrown away.
 pub(crate) fn read_export(
     mut file: impl Read,
     head: Vec<u8>,
     path: &str,
     workers: usize,
     block: usize,
-) -> Option<FeedRead> {
+    sink: &mut dyn FnMut(FeedRead),
+) -> Option<()> {
     let (part_tx, part_rx) = mpsc::sync_channel::<Part>(workers);
     let part_rx = Arc::new(Mutex::new(part_rx));
     let (done_tx, done_rx) = mpsc::channel::<(usize, Option<FeedRead>)>();
@@ -125,7 +131,7 @@ pub(crate) fn read_export(
             scope.spawn(move || loop {
                 let next = part_rx.lock().map(|rx| rx.recv());
                 let Ok(Ok(part)) = next else { break };
-                let read = std::str::from_utf8(&part.text)
+                let read = std::str::from_utf8(&part.text[part.from..])
                     .ok()
                     .and_then(|t| threatfox::parse_export(t, path, part.first_line).ok());
                 if done_tx.send((part.seq, read)).is_err() {
@@ -134,24 +140,43 @@ pub(crate) fn read_export(
             });
         }
         drop(done_tx);
-        let split = split_into_parts(&mut file, head, block, &part_tx);
+        let mut order = InOrder::default();
+        let split = split_into_parts(&mut file, head, block, &part_tx, &mut || {
+            order.take(done_rx.try_iter(), sink)
+        });
         drop(part_tx);
-        let mut parts: Vec<(usize, Option<FeedRead>)> = done_rx.iter().collect();
+        let taken = order.take(done_rx.iter(), sink);
         let count = split?;
-        if parts.len() != count {
-            return None;
-        }
-        parts.sort_by_key(|p| p.0);
-        let mut out = FeedRead::new(FeedFormat::ThreatFoxExport);
-        let parts: Vec<FeedRead> = parts.into_iter().map(|p| p.1).collect::<Option<_>>()?;
-        out.indicators
-            .reserve(parts.iter().map(|p| p.indicators.len()).sum());
-        for p in parts {
-            out.indicators.extend(p.indicators);
-            out.rejections.extend(p.rejections);
-        }
-        Some(out)
+        taken?;
+        (order.next == count).then_some(())
     })
+}
+
+/// Puts parts read out of order back in file order.
+#[derive(Default)]
+struct InOrder {
+    /// The sequence number of the next part to hand on.
+    next: usize,
+    waiting: BTreeMap<usize, FeedRead>,
+}
+
+impl InOrder {
+    /// Takes finished parts and hands on every one whose turn has come; `None` when a part
+    /// could not be read.
+    fn take(
+        &mut self,
+        done: impl Iterator<Item = (usize, Option<FeedRead>)>,
+        sink: &mut dyn FnMut(FeedRead),
+    ) -> Option<()> {
+        for (seq, read) in done {
+            self.waiting.insert(seq, read?);
+            while let Some(read) = self.waiting.remove(&self.next) {
+                sink(read);
+                self.next += 1;
+            }
+        }
+        Some(())
+    }
 }
 
 /// Reads the file, cutting it into parts sent to the workers; returns how many were sent,
@@ -161,43 +186,44 @@ fn split_into_parts(
     head: Vec<u8>,
     block: usize,
     parts: &mpsc::SyncSender<Part>,
+    after_send: &mut dyn FnMut() -> Option<()>,
 ) -> Option<usize> {
     let mut buf = head;
     let mut splitter = Splitter::default();
-    // `buf[..scanned]` has been followed by the splitter; the current part starts at
-    // `start`, after the object's `{` or a member's comma.
+    // `buf[..scanned]` has been followed by the splitter. The current part opens at
+    // `buf[open]`: the object's `{`, or the comma after the previous part, which is kept
+    // in the buffer to become the part's `{`. A part is thus sent in the buffer it was
+    // read into, with no copy.
     let mut scanned = 0;
-    let mut start: Option<usize> = None;
+    let mut open: Option<usize> = None;
     // The line `buf[0]` is on.
     let mut line = 1;
     let mut seq = 0;
     let mut eof = false;
-    let send = |seq: usize, first_line: usize, members: &[u8]| -> Option<()> {
-        let mut text = Vec::with_capacity(members.len() + 2);
-        text.push(b'{');
-        text.extend_from_slice(members);
-        text.push(b'}');
+    let send = |seq: usize, mut text: Vec<u8>, from: usize, close: usize, first_line| {
+        text.truncate(close + 1);
+        text[from] = b'{';
+        text[close] = b'}';
         parts
             .send(Part {
                 seq,
                 first_line,
                 text,
+                from,
             })
             .ok()
     };
     loop {
         let cut = splitter.scan(&buf[scanned..]).ok()?;
         let scanned_to = buf.len();
-        if start.is_none() && splitter.started {
+        if open.is_none() && splitter.started {
             // The object's `{` is the first non-blank byte.
-            let brace = buf.iter().position(|&b| b == b'{')?;
-            start = Some(brace + 1);
+            open = Some(buf.iter().position(|&b| b == b'{')?);
         }
         if let Some(end) = splitter.ended {
-            let s = start?;
-            let end = scanned + end;
-            let first = line + memchr::memchr_iter(b'\n', &buf[..s]).count();
-            send(seq, first, &buf[s..end])?;
+            let from = open?;
+            let first = line + memchr::memchr_iter(b'\n', &buf[..from]).count();
+            send(seq, buf, from, scanned + end, first)?;
             seq += 1;
             // Read to the end, so trailing content is checked.
             if !eof {
@@ -207,16 +233,19 @@ fn split_into_parts(
             }
             return Some(seq);
         }
-        if let (Some(c), Some(s)) = (cut, start) {
+        if let (Some(c), Some(from)) = (cut, open) {
             let c = scanned + c;
-            if c - s >= block / 2 || eof {
-                let first = line + memchr::memchr_iter(b'\n', &buf[..s]).count();
-                send(seq, first, &buf[s..c])?;
+            if c - from > block / 2 || eof {
+                // What follows the cut, usually less than a record, starts the next buffer.
+                let mut next = Vec::with_capacity(block + (buf.len() - c));
+                next.extend_from_slice(&buf[c..]);
+                let first = line + memchr::memchr_iter(b'\n', &buf[..from]).count();
+                line += memchr::memchr_iter(b'\n', &buf[..c]).count();
+                send(seq, std::mem::replace(&mut buf, next), from, c, first)?;
                 seq += 1;
-                line += memchr::memchr_iter(b'\n', &buf[..=c]).count();
-                buf.drain(..=c);
-                start = Some(0);
-                scanned = scanned_to - (c + 1);
+                after_send()?;
+                open = Some(0);
+                scanned = scanned_to - c;
             } else {
                 scanned = scanned_to;
             }
@@ -227,32 +256,20 @@ fn split_into_parts(
             // The file ended inside the object.
             return None;
         }
-        let at = buf.len();
-        buf.resize(at + block, 0);
-        let n = read_full(file, &mut buf[at..]).ok()?;
-        buf.truncate(at + n);
+        buf.reserve(block);
+        let n = file
+            .by_ref()
+            .take(block as u64)
+            .read_to_end(&mut buf)
+            .ok()?;
         eof = n == 0;
     }
-}
-
-/// Reads until `buf` is full or the file ends; returns the bytes read.
-fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match file.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::feed::read_feed_bytes;
+    use crate::feed::{read_feed_bytes, FeedFormat};
 
     fn record(n: usize, value: &str) -> String {
         format!(
@@ -274,6 +291,16 @@ mod tests {
         format!("{{\n{}\n}}\n", members.join(",\n"))
     }
 
+    /// The parts of an export, read in parallel and put together in order.
+    fn read_whole(file: &[u8], head: Vec<u8>, block: usize) -> Option<FeedRead> {
+        let mut out = FeedRead::new(FeedFormat::ThreatFoxExport);
+        read_export(file, head, "f.json", 2, block, &mut |part| {
+            out.indicators.extend(part.indicators);
+            out.rejections.extend(part.rejections);
+        })?;
+        Some(out)
+    }
+
     fn lines(r: &FeedRead) -> Vec<(String, usize)> {
         let mut v: Vec<(String, usize)> = r
             .indicators
@@ -292,7 +319,7 @@ mod tests {
         for (head, block) in [(0, 1_000), (1, 7), (100, 4_096), (5_000, BLOCK)] {
             let bytes = text.as_bytes();
             let (h, rest) = bytes.split_at(head);
-            let got = read_export(rest, h.to_vec(), "f.json", 2, block).expect("read in parts");
+            let got = read_whole(rest, h.to_vec(), block).expect("read in parts");
             assert_eq!(lines(&got), lines(&whole), "head {head}, block {block}");
             let values = |r: &FeedRead| -> Vec<String> {
                 r.indicators.iter().map(|i| i.value.clone()).collect()
@@ -319,7 +346,7 @@ mod tests {
         let trailing = format!("{text} x");
         let broken = text.replacen("\"ioc_type\"", "\"ioc_type\" 1", 1);
         for bad in [truncated, &trailing, &broken, "[1, 2]", ""] {
-            let got = read_export(bad.as_bytes(), Vec::new(), "f", 2, 64);
+            let got = read_whole(bad.as_bytes(), Vec::new(), 64);
             assert!(got.is_none(), "{bad:?}");
         }
     }

@@ -10,7 +10,9 @@ mod stix;
 mod text;
 mod threatfox;
 
-use crate::{normalize, parse_declared_kind, Indicator, Malware, Origin, Rejection, Timestamp};
+use crate::{
+    normalize, parse_declared_kind, Indicator, IndicatorSet, Malware, Origin, Rejection, Timestamp,
+};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
@@ -324,16 +326,29 @@ fn parse_time(text: Option<&str>, what: &str) -> Result<Option<Timestamp>, Strin
     }
 }
 
-/// Reads a feed file, detecting its format unless `format` forces one.
-pub fn read_feed(path: &Path, format: Option<FeedFormat>) -> Result<FeedRead, FeedError> {
+/// What reading a feed into a set gave: its format, how many entries were accepted, and
+/// the rejected ones.
+#[derive(Debug)]
+pub struct FeedSummary {
+    pub format: FeedFormat,
+    pub accepted: usize,
+    pub rejections: Vec<Rejection>,
+}
+
+/// Reads a feed file into `set`, detecting its format unless `format` forces one. A large
+/// ThreatFox JSON export is parsed on all cores and merged part by part as it is read;
+/// any other feed is read whole.
+pub fn read_feed_into(
+    path: &Path,
+    format: Option<FeedFormat>,
+    set: &mut IndicatorSet,
+) -> Result<FeedSummary, FeedError> {
     let name = path.display().to_string();
     let io = |source| FeedError::Io {
         path: name.clone(),
         source,
     };
     let mut file = std::fs::File::open(path).map_err(io)?;
-    // The first bytes tell a ThreatFox JSON export, which is read in parts; any other feed
-    // is read whole.
     let mut head = Vec::with_capacity(HEAD);
     (&mut file)
         .take(HEAD as u64)
@@ -355,8 +370,23 @@ pub fn read_feed(path: &Path, format: Option<FeedFormat>) -> Result<FeedRead, Fe
     if export && head.len() == HEAD {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
         let head = head[start..].to_vec();
-        if let Some(read) = blocks::read_export(&mut file, head, &name, workers, blocks::BLOCK) {
-            return Ok(read);
+        // The parts go into a set of their own, thrown away if the file turns out not to be
+        // an export the splitter can follow.
+        let mut read = IndicatorSet::new();
+        let mut summary = FeedSummary {
+            format: FeedFormat::ThreatFoxExport,
+            accepted: 0,
+            rejections: Vec::new(),
+        };
+        let mut sink = |part: FeedRead| {
+            summary.accepted += part.indicators.len();
+            summary.rejections.extend(part.rejections);
+            read.extend(part.indicators);
+        };
+        if blocks::read_export(&mut file, head, &name, workers, blocks::BLOCK, &mut sink).is_some()
+        {
+            set.append(read);
+            return Ok(summary);
         }
     }
     let bytes = if head.len() < HEAD {
@@ -364,7 +394,14 @@ pub fn read_feed(path: &Path, format: Option<FeedFormat>) -> Result<FeedRead, Fe
     } else {
         std::fs::read(path).map_err(io)?
     };
-    read_feed_bytes(&bytes, &name, format)
+    let read = read_feed_bytes(&bytes, &name, format)?;
+    let summary = FeedSummary {
+        format: read.format,
+        accepted: read.indicators.len(),
+        rejections: read.rejections,
+    };
+    set.extend(read.indicators);
+    Ok(summary)
 }
 
 /// How much of a feed is read to tell its format before reading the rest.
