@@ -75,10 +75,12 @@ pub fn normalize(raw: &str, declared: Option<Kind>) -> Result<(String, Kind), St
     let normal = match kind {
         Kind::Domain => normalize_domain(&value)?,
         Kind::Url => normalize_url(&value)?,
-        Kind::Ipv4 => value
-            .parse::<Ipv4Addr>()
-            .map_err(|_| "not a valid IPv4 address")?
-            .to_string(),
+        // The parser takes only the canonical dotted form (no leading zeros), so a value it
+        // accepts is already normal.
+        Kind::Ipv4 => match value.parse::<Ipv4Addr>() {
+            Ok(_) => value,
+            Err(_) => return Err("not a valid IPv4 address".into()),
+        },
         Kind::Ipv6 => value
             .trim_start_matches('[')
             .trim_end_matches(']')
@@ -144,11 +146,10 @@ pub(crate) fn normalize_domain(v: &str) -> Result<String, String> {
     if ascii.len() > 253 {
         return Err("domain is longer than 253 characters".into());
     }
-    let labels: Vec<&str> = ascii.split('.').collect();
-    if labels.len() < 2 {
+    if !ascii.contains('.') {
         return Err("domain needs at least two labels".into());
     }
-    for label in &labels {
+    for label in ascii.split('.') {
         if label.is_empty() {
             return Err("domain has an empty label".into());
         }
@@ -172,7 +173,7 @@ pub(crate) fn normalize_domain(v: &str) -> Result<String, String> {
         Some(s) if s.is_known() => Err("domain is only a public suffix".into()),
         _ => Err(format!(
             "{:?} is not a public suffix",
-            labels[labels.len() - 1]
+            ascii.rsplit('.').next().unwrap_or_default()
         )),
     }
 }
@@ -304,6 +305,14 @@ mod tests {
             ok("http://[2001:DB8::1]:8080/X", None).0,
             "http://[2001:db8::1]:8080/X"
         );
+    }
+
+    #[test]
+    fn ipv4_values_are_kept_only_in_canonical_form() {
+        assert_eq!(ok(" 91[.]92.34.228 ", Some(Kind::Ipv4)).0, "91.92.34.228");
+        for leading_zero in ["091.92.34.228", "91.92.34.08"] {
+            assert!(normalize(leading_zero, Some(Kind::Ipv4)).is_err());
+        }
     }
 
     #[test]

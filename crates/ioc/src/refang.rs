@@ -34,6 +34,10 @@ const SCHEMES: &[(&str, &str)] = &[
 /// separator is dropped (`evil [.] com`). Anything else, IPv6 brackets included, is kept.
 pub fn refang(raw: &str) -> String {
     let s = raw.trim();
+    if !s.contains(['[', '(', '{', '\\']) {
+        // Nothing bracketed or escaped, as in most feeds: only a scheme may need fixing.
+        return fix_scheme(s.to_string());
+    }
     let mut out = String::with_capacity(s.len());
     let bytes = s.as_bytes();
     let mut i = 0;
@@ -61,7 +65,7 @@ pub fn refang(raw: &str) -> String {
         out.push(ch);
         i += ch.len_utf8();
     }
-    fix_scheme(&out)
+    fix_scheme(out)
 }
 
 /// If `s` starts with a bracketed separator, its replacement and the bytes it used.
@@ -84,9 +88,9 @@ fn bracketed_at(s: &str) -> Option<(&'static str, usize)> {
 }
 
 /// Rewrites a defanged scheme at the start (`hXXps://` -> `https://`).
-fn fix_scheme(s: &str) -> String {
+fn fix_scheme(s: String) -> String {
     let Some(colon) = s.find("://") else {
-        return s.to_string();
+        return s;
     };
     let scheme = &s[..colon];
     for (fake, real) in SCHEMES {
@@ -94,7 +98,7 @@ fn fix_scheme(s: &str) -> String {
             return format!("{real}{}", &s[colon..]);
         }
     }
-    s.to_string()
+    s
 }
 
 /// Defangs a normalised value in the reference's style: `http`/`https` become
