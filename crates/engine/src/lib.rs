@@ -6,6 +6,7 @@
 
 mod aggregate;
 mod catalog;
+mod classify;
 mod csvline;
 mod error;
 mod eval;

@@ -114,7 +114,20 @@ impl Prefilter {
         {
             return None;
         }
-        let literals: Vec<String> = literals.iter().map(|l| l.to_ascii_lowercase()).collect();
+        let mut literals: Vec<String> = literals.iter().map(|l| l.to_ascii_lowercase()).collect();
+        if literals.len() <= REGEX_MAX_LITERALS {
+            // A line holding a literal holds every literal inside it: searching for the
+            // inner one alone finds the same lines with fewer alternatives.
+            literals.sort_by_key(String::len);
+            literals.dedup();
+            let mut kept: Vec<String> = Vec::new();
+            for l in literals {
+                if !kept.iter().any(|k| l.contains(k.as_str())) {
+                    kept.push(l);
+                }
+            }
+            literals = kept;
+        }
         let literals = &literals[..];
         let mut parts = Vec::new();
         if literals.len() <= REGEX_MAX_LITERALS {
@@ -177,6 +190,31 @@ impl Prefilter {
             at = end;
         }
         out
+    }
+
+    /// Searches `buf` as [`Prefilter::matches`] does, classifying its bytes in the same
+    /// pass (see `classify`): appends to `marks` the start of every match and the position
+    /// of every byte the prefilter cannot judge (unordered), and to `lines` a line-end
+    /// bitmask per 64 bytes.
+    pub fn scan(&self, buf: &[u8], marks: &mut Vec<usize>, lines: &mut Vec<u64>) {
+        let overlap = self.longest - 1;
+        let mut folded = vec![0u8; BLOCK.min(buf.len()) + overlap];
+        let mut found = Vec::new();
+        let mut at = 0;
+        while at < buf.len() {
+            let end = (at + BLOCK).min(buf.len());
+            let reach = (end + overlap).min(buf.len());
+            let text = &mut folded[..reach - at];
+            let (own, ahead) = text.split_at_mut(end - at);
+            crate::classify::fold_classify(&buf[at..end], own, at, lines, marks);
+            fold_into(&buf[end..reach], ahead);
+            found.clear();
+            for m in &self.parts {
+                m.find(text, &mut found);
+            }
+            marks.extend(found.iter().filter(|&&p| p < end - at).map(|&p| p + at));
+            at = end;
+        }
     }
 
     /// False only when no row on this line can match.
@@ -353,6 +391,14 @@ mod typed_tests {
                 .chain(["a.io".to_string(), "1.2.3.4".to_string()])
                 .collect(),
             (0..100).map(|i| format!("x{i}.io")).collect(),
+            // Literals inside others, which the search leaves out.
+            vec![
+                "https://beroniw.com/hwkOP5".into(),
+                "beroniw.com".into(),
+                "http://91.92.34.228/test22.txt".into(),
+                "91.92.34.228".into(),
+                "BERONIW.COM".into(),
+            ],
         ];
         for lits in sets {
             let p = Prefilter::new(&lits).unwrap();
@@ -388,6 +434,10 @@ mod typed_tests {
                     .collect()
             };
             assert_eq!(lines(&got), lines(&want), "{} literals", lits.len());
+            let (mut marks, mut masks) = (Vec::new(), Vec::new());
+            p.scan(&hay, &mut marks, &mut masks);
+            assert_eq!(lines(&marks), lines(&want), "scan, {} literals", lits.len());
+            assert_eq!(masks.len(), hay.len().div_ceil(64));
         }
     }
 

@@ -1,0 +1,252 @@
+//! One pass over text that does what the scan needs of every byte: it lower-cases the text
+//! (ASCII) for the literal search, marks where lines end, and finds the bytes the prefilter
+//! cannot judge (a backslash escape, a non-ASCII byte). Doing the three at once reads each
+//! byte once instead of three times, and line ends come as bitmasks, which are walked far
+//! faster than a search per line. On x86_64 it takes 16 bytes a step with SSE2, which every
+//! x86_64 processor has; elsewhere one byte a step, with the same result (tested).
+
+/// Lower-cases `src` into `dst[..src.len()]`; for every 64 bytes of `src` (the last group
+/// may be shorter) appends to `lines` a mask with bit `i` set where byte `i` of the group is
+/// `\n`, and appends to `special` the position (plus `base`) of every backslash and byte
+/// of 0x80 or more.
+pub fn fold_classify(
+    src: &[u8],
+    dst: &mut [u8],
+    base: usize,
+    lines: &mut Vec<u64>,
+    special: &mut Vec<usize>,
+) {
+    let dst = &mut dst[..src.len()];
+    let whole = src.len() / 64 * 64;
+    let (head, tail) = (&src[..whole], &src[whole..]);
+    let (dhead, dtail) = dst.split_at_mut(whole);
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor has AVX2, just checked.
+            unsafe { groups_avx2(head, dhead, base, lines, special) };
+        } else {
+            groups(head, dhead, base, lines, special, group_sse2);
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    groups(head, dhead, base, lines, special, group_bytewise);
+    if !tail.is_empty() {
+        let (nl, sp) = group_bytewise(tail, dtail);
+        lines.push(nl);
+        push_bits(sp, base + whole, special);
+    }
+}
+
+/// Runs `group` over every 64 bytes of `src` (a multiple of 64 long).
+#[inline(always)]
+fn groups(
+    src: &[u8],
+    dst: &mut [u8],
+    base: usize,
+    lines: &mut Vec<u64>,
+    special: &mut Vec<usize>,
+    group: impl Fn(&[u8], &mut [u8]) -> (u64, u64),
+) {
+    for (at, (s, d)) in src
+        .chunks_exact(64)
+        .zip(dst.chunks_exact_mut(64))
+        .enumerate()
+    {
+        let (nl, sp) = group(s, d);
+        lines.push(nl);
+        if sp != 0 {
+            push_bits(sp, base + at * 64, special);
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn groups_avx2(
+    src: &[u8],
+    dst: &mut [u8],
+    base: usize,
+    lines: &mut Vec<u64>,
+    special: &mut Vec<usize>,
+) {
+    groups(src, dst, base, lines, special, |s, d| {
+        // SAFETY: this runs only where AVX2 was detected.
+        unsafe { group_avx2(s, d) }
+    });
+}
+
+fn push_bits(mut mask: u64, base: usize, out: &mut Vec<usize>) {
+    while mask != 0 {
+        out.push(base + mask.trailing_zeros() as usize);
+        mask &= mask - 1;
+    }
+}
+
+/// The line-end and special-byte masks of up to 64 bytes, folding them into `dst`.
+fn group_bytewise(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
+    let (mut nl, mut sp) = (0u64, 0u64);
+    for (i, (&b, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
+        *d = b | (u8::from(b.wrapping_sub(b'A') < 26) << 5);
+        nl |= u64::from(b == b'\n') << i;
+        sp |= u64::from(b == b'\\' || b >= 0x80) << i;
+    }
+    (nl, sp)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn group_sse2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    assert!(src.len() == 64 && dst.len() == 64);
+    let (mut nl, mut sp) = (0u64, 0u64);
+    // SAFETY: SSE2 is part of x86_64; the loads and stores stay within the 64 bytes
+    // checked above.
+    unsafe {
+        let a = _mm_set1_epi8(b'A' as i8);
+        // `x` in 0..26 unsigned is `x ^ 0x80` below `26 ^ 0x80` signed.
+        let flip = _mm_set1_epi8(i8::MIN);
+        let bound = _mm_set1_epi8((26u8 ^ 0x80) as i8);
+        let case = _mm_set1_epi8(0x20);
+        let newline = _mm_set1_epi8(b'\n' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        for j in 0..4 {
+            let v = _mm_loadu_si128(src.as_ptr().add(16 * j).cast());
+            let upper = _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(v, a), flip), bound);
+            let folded = _mm_or_si128(v, _mm_and_si128(upper, case));
+            _mm_storeu_si128(dst.as_mut_ptr().add(16 * j).cast(), folded);
+            let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)) as u16;
+            let s = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, backslash), v)) as u16;
+            nl |= u64::from(n) << (16 * j);
+            sp |= u64::from(s) << (16 * j);
+        }
+    }
+    (nl, sp)
+}
+
+/// [`group_sse2`] 32 bytes a step.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn group_avx2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
+    use std::arch::x86_64::*;
+    assert!(src.len() == 64 && dst.len() == 64);
+    let (mut nl, mut sp) = (0u64, 0u64);
+    let a = _mm256_set1_epi8(b'A' as i8);
+    let flip = _mm256_set1_epi8(i8::MIN);
+    let bound = _mm256_set1_epi8((26u8 ^ 0x80) as i8);
+    let case = _mm256_set1_epi8(0x20);
+    let newline = _mm256_set1_epi8(b'\n' as i8);
+    let backslash = _mm256_set1_epi8(b'\\' as i8);
+    for j in 0..2 {
+        // SAFETY: within the 64 bytes checked above.
+        let v = unsafe { _mm256_loadu_si256(src.as_ptr().add(32 * j).cast()) };
+        // Signed `bound > x ^ 0x80`: `x` below 26 unsigned.
+        let upper = _mm256_cmpgt_epi8(bound, _mm256_xor_si256(_mm256_sub_epi8(v, a), flip));
+        let folded = _mm256_or_si256(v, _mm256_and_si256(upper, case));
+        // SAFETY: within the 64 bytes checked above.
+        unsafe { _mm256_storeu_si256(dst.as_mut_ptr().add(32 * j).cast(), folded) };
+        let n = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, newline)) as u32;
+        let s = _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, backslash), v)) as u32;
+        nl |= u64::from(n) << (32 * j);
+        sp |= u64::from(s) << (32 * j);
+    }
+    (nl, sp)
+}
+
+/// The positions of line ends given by `fold_classify`'s masks, in order, then `len`
+/// once, as the end of a last line without a line end.
+pub struct LineEnds<'a> {
+    masks: &'a [u64],
+    word: usize,
+    bits: u64,
+    len: usize,
+    done: bool,
+}
+
+impl<'a> LineEnds<'a> {
+    pub fn new(masks: &'a [u64], len: usize) -> LineEnds<'a> {
+        LineEnds {
+            masks,
+            word: 0,
+            bits: masks.first().copied().unwrap_or(0),
+            len,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for LineEnds<'_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        loop {
+            if self.bits != 0 {
+                let at = self.word * 64 + self.bits.trailing_zeros() as usize;
+                self.bits &= self.bits - 1;
+                return Some(at);
+            }
+            self.word += 1;
+            match self.masks.get(self.word) {
+                Some(&m) => self.bits = m,
+                None if self.done => return None,
+                None => {
+                    self.done = true;
+                    return Some(self.len);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text() -> Vec<u8> {
+        let mut t = Vec::new();
+        for i in 0..3000u32 {
+            t.extend_from_slice(format!("{{\"A\":\"Host-{i}.EXAMPLE.org\"}}").as_bytes());
+            match i % 11 {
+                0 => t.extend_from_slice("\\u00e9 é Ü @[`{".as_bytes()),
+                1 => t.push(0x7f),
+                _ => {}
+            }
+            if i % 3 != 0 {
+                t.push(b'\n');
+            }
+        }
+        t
+    }
+
+    #[test]
+    fn the_fast_pass_gives_what_a_byte_at_a_time_gives() {
+        let t = text();
+        for len in [0, 1, 63, 64, 65, 1000, t.len()] {
+            let src = &t[..len];
+            let mut dst = vec![0; len];
+            let (mut lines, mut special) = (Vec::new(), Vec::new());
+            fold_classify(src, &mut dst, 7, &mut lines, &mut special);
+            let folded: Vec<u8> = src
+                .iter()
+                .map(|&b| if b.is_ascii_uppercase() { b + 32 } else { b })
+                .collect();
+            assert_eq!(dst, folded);
+            let ends: Vec<usize> = LineEnds::new(&lines, len).collect();
+            let mut want: Vec<usize> = memchr::memchr_iter(b'\n', src).collect();
+            want.push(len);
+            assert_eq!(ends, want);
+            let want: Vec<usize> = (0..len)
+                .filter(|&i| src[i] == b'\\' || src[i] >= 0x80)
+                .map(|i| i + 7)
+                .collect();
+            assert_eq!(special, want);
+            #[cfg(target_arch = "x86_64")]
+            for g in src.chunks_exact(64) {
+                let (mut fast, mut slow) = ([0; 64], [0; 64]);
+                assert_eq!(group_sse2(g, &mut fast), group_bytewise(g, &mut slow));
+                assert_eq!(fast, slow);
+            }
+        }
+    }
+}
