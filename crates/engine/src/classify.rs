@@ -154,6 +154,50 @@ unsafe fn group_avx2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
     (nl, sp)
 }
 
+/// For every 64 bytes of `src` (the last group may be shorter), appends to `out[n]` a
+/// mask with bit `i` set where byte `i` of the group is `bytes[n]`.
+pub fn byte_masks<const N: usize>(src: &[u8], bytes: [u8; N], out: &mut [Vec<u64>; N]) {
+    for group in src.chunks(64) {
+        let mut masks = [0u64; N];
+        if group.len() == 64 {
+            #[cfg(target_arch = "x86_64")]
+            masks_sse2(group, &bytes, &mut masks);
+            #[cfg(not(target_arch = "x86_64"))]
+            masks_bytewise(group, &bytes, &mut masks);
+        } else {
+            masks_bytewise(group, &bytes, &mut masks);
+        }
+        for (o, m) in out.iter_mut().zip(masks) {
+            o.push(m);
+        }
+    }
+}
+
+fn masks_bytewise<const N: usize>(group: &[u8], bytes: &[u8; N], masks: &mut [u64; N]) {
+    for (i, &b) in group.iter().enumerate() {
+        for (m, &t) in masks.iter_mut().zip(bytes) {
+            *m |= u64::from(b == t) << i;
+        }
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn masks_sse2<const N: usize>(group: &[u8], bytes: &[u8; N], masks: &mut [u64; N]) {
+    use std::arch::x86_64::*;
+    assert!(group.len() == 64);
+    for j in 0..4 {
+        // SAFETY: SSE2 is part of x86_64; the load stays within the 64 bytes checked above.
+        unsafe {
+            let v = _mm_loadu_si128(group.as_ptr().add(16 * j).cast());
+            for (m, &t) in masks.iter_mut().zip(bytes) {
+                let eq = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(t as i8))) as u16;
+                *m |= u64::from(eq) << (16 * j);
+            }
+        }
+    }
+}
+
 /// The positions of line ends given by `fold_classify`'s masks, in order, then `len`
 /// once, as the end of a last line without a line end.
 pub struct LineEnds<'a> {
@@ -202,6 +246,20 @@ impl Iterator for LineEnds<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_masks_mark_every_byte_looked_for() {
+        let t = text();
+        let mut out = [Vec::new(), Vec::new()];
+        byte_masks(&t, [b'"', b'.'], &mut out);
+        for (n, want) in [b'"', b'.'].into_iter().enumerate() {
+            let got: Vec<usize> = LineEnds::new(&out[n], usize::MAX)
+                .take_while(|&p| p != usize::MAX)
+                .collect();
+            let expected: Vec<usize> = memchr::memchr_iter(want, &t).collect();
+            assert_eq!(got, expected);
+        }
+    }
 
     fn text() -> Vec<u8> {
         let mut t = Vec::new();

@@ -18,6 +18,7 @@ mod prefilter;
 mod scan;
 mod source;
 mod table;
+mod teddy;
 mod time;
 mod value;
 

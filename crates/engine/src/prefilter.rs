@@ -21,6 +21,9 @@ pub struct Prefilter {
     literals: usize,
     /// The longest literal's length.
     longest: usize,
+    /// For a few literals, the search fused with the classification of every byte, used
+    /// where the processor allows (see `teddy`).
+    teddy: Option<crate::teddy::Teddy>,
 }
 
 /// Text is lower-cased (ASCII) and searched in blocks of this many bytes, which stay in
@@ -158,6 +161,7 @@ impl Prefilter {
             parts,
             literals: literals.len(),
             longest: literals.iter().map(String::len).max().unwrap_or(1),
+            teddy: crate::teddy::Teddy::new(literals),
         })
     }
 
@@ -197,6 +201,11 @@ impl Prefilter {
     /// of every byte the prefilter cannot judge (unordered), and to `lines` a line-end
     /// bitmask per 64 bytes.
     pub fn scan(&self, buf: &[u8], marks: &mut Vec<usize>, lines: &mut Vec<u64>) {
+        if let Some(t) = &self.teddy {
+            if t.scan(buf, marks, lines) {
+                return;
+            }
+        }
         let overlap = self.longest - 1;
         let mut folded = vec![0u8; BLOCK.min(buf.len()) + overlap];
         let mut found = Vec::new();

@@ -7,7 +7,7 @@
 //! threads: chunks are handed on in file order.
 
 use crate::classify::LineEnds;
-use crate::csvline::csv_fields;
+use crate::csvline::{csv_fields, CsvMasks};
 use crate::prefilter::Prefilter;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -333,6 +333,7 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
     marks.sort_unstable();
     let mut out = ChunkScan::default();
     let mut fields = Vec::new();
+    let csv = matches!(shape, Shape::Csv { .. }).then(|| CsvMasks::new(buf));
     let mut m = 0;
     let mut start = 0;
     let mut line = 0u64;
@@ -363,12 +364,21 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
             Shape::Csv { fields: width } => {
                 let record = raw.strip_suffix(b"\r").unwrap_or(raw);
                 if !record.is_empty() {
-                    if !csv_fields(record, &mut fields) {
-                        out.multiline = true;
-                    }
+                    let count = match csv
+                        .as_ref()
+                        .and_then(|m| m.fields(start, start + record.len()))
+                    {
+                        Some(n) => n,
+                        None => {
+                            if !csv_fields(record, &mut fields) {
+                                out.multiline = true;
+                            }
+                            fields.len()
+                        }
+                    };
                     out.rows += 1;
-                    if fields.len() != width {
-                        out.misshapen.push((line, Flaw::Fields(fields.len())));
+                    if count != width {
+                        out.misshapen.push((line, Flaw::Fields(count)));
                     } else if candidate {
                         out.candidates.push((line, start, start + record.len()));
                     }
