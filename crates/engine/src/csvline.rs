@@ -301,6 +301,56 @@ mod tests {
         );
     }
 
+    /// Many lines in one buffer: each line counted by the masks counts what the
+    /// byte-by-byte reading finds, whatever its neighbours hold.
+    #[test]
+    fn masks_count_each_line_of_a_buffer_alone() {
+        let pieces: [&[u8]; 8] = [
+            b"a",
+            b",",
+            b"\"\"",
+            b"\"x,y\"",
+            b"\"",
+            b"\r",
+            b"bb,",
+            b",\"\"\"q\"",
+        ];
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let (mut counted, mut ranges) = (0, Vec::new());
+        for _ in 0..300 {
+            let mut buf = Vec::new();
+            let mut lines = Vec::new();
+            for _ in 0..40 {
+                let a = buf.len();
+                for _ in 0..next() % 12 {
+                    let p = pieces[next() % pieces.len()];
+                    // Keep quotes balanced in most buffers, so that the masks judge them.
+                    if p == b"\"" && next() % 300 != 0 {
+                        continue;
+                    }
+                    buf.extend_from_slice(p);
+                }
+                lines.push((a, buf.len()));
+                buf.push(b'\n');
+            }
+            let masks = CsvMasks::new(&buf);
+            for (a, b) in lines {
+                if let Some(f) = masks.fields(a, b) {
+                    assert!(csv_fields(&buf[a..b], &mut ranges));
+                    assert_eq!(f, ranges.len(), "{:?}", String::from_utf8_lossy(&buf[a..b]));
+                    counted += 1;
+                }
+            }
+        }
+        assert!(counted > 3_000, "{counted} counted");
+    }
+
     #[test]
     fn masks_count_long_records_across_words() {
         let line = b"\"18/06/2026, 00:00:14.098\",Palo Alto Networks,PAN-OS,10.20.5.14,s.meyer,\
