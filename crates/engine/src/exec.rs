@@ -650,7 +650,7 @@ fn auto_name(e: &Expr, i: usize) -> String {
 /// The static type of an expression, when it can be known without values.
 pub fn static_type(e: &Expr, cols: &[Column], env: &Env) -> Option<Type> {
     match e {
-        Expr::Literal(l, _) => literal(l).ok()?.type_of().or(match l {
+        Expr::Literal(l, _) => literal(l).ok()?.type_of().or_else(|| match l {
             kql::Literal::Typed { ty, .. } => Type::parse(ty),
             _ => None,
         }),
@@ -687,7 +687,7 @@ pub fn static_type(e: &Expr, cols: &[Column], env: &Env) -> Option<Type> {
             }
             let arg = |i: usize| args.get(i).and_then(|a| static_type(&a.expr, cols, env));
             match f.as_str() {
-                "iff" | "iif" => arg(1).filter(|t| *t != Type::Dynamic).or(arg(2)),
+                "iff" | "iif" => arg(1).filter(|t| *t != Type::Dynamic).or_else(|| arg(2)),
                 "case" => arg(1),
                 "coalesce" | "bin" | "floor" | "abs" | "round" | "min_of" | "max_of" => arg(0),
                 _ => None,
@@ -942,7 +942,7 @@ fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
         let name = it.names.first().cloned().unwrap_or_else(|| match &it.expr {
             Expr::Call { func, args, .. } if matches!(func.as_str(), "bin" | "floor") => args
                 .first()
-                .map_or(format!("Column{}", i + 1), |a| auto_name(&a.expr, i)),
+                .map_or_else(|| format!("Column{}", i + 1), |a| auto_name(&a.expr, i)),
             e => auto_name(e, i),
         });
         let vals: Vec<Value> = keys.iter().map(|k| k[i].clone()).collect();

@@ -448,7 +448,7 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             let (a, b) = (parse_cidr(&s(0)), parse_cidr(&s(1)));
             match (a, b) {
                 (Some((x, xb)), Some((y, yb))) => {
-                    let bits = n(2).map_or(xb.min(yb), |p| p as u8);
+                    let bits = n(2).map_or_else(|| xb.min(yb), |p| p as u8);
                     Value::Bool(in_range(x, y, bits))
                 }
                 _ => Value::Null,

@@ -196,7 +196,7 @@ impl P {
     }
 
     fn err<T>(&self, what: &str) -> Result<T, ExprError> {
-        let found = self.peek().map_or("the end".to_string(), describe);
+        let found = self.peek().map_or_else(|| "the end".to_string(), describe);
         Err(ExprError {
             column: self.col(),
             message: format!("expected {what}, found {found}"),

@@ -10,13 +10,13 @@ fn unquote(v: &str, path: &str, line: usize) -> Result<String, String> {
     if let Some(rest) = v.strip_prefix('\'') {
         let body = rest
             .strip_suffix('\'')
-            .ok_or(format!("{path}:{line}: unterminated single-quoted string"))?;
+            .ok_or_else(|| format!("{path}:{line}: unterminated single-quoted string"))?;
         return Ok(body.replace("''", "'"));
     }
     if let Some(rest) = v.strip_prefix('"') {
         let body = rest
             .strip_suffix('"')
-            .ok_or(format!("{path}:{line}: unterminated double-quoted string"))?;
+            .ok_or_else(|| format!("{path}:{line}: unterminated double-quoted string"))?;
         let mut out = String::new();
         let mut chars = body.chars();
         while let Some(c) = chars.next() {

@@ -115,6 +115,7 @@ fn parse_ip_port(v: &str) -> Result<String, String> {
     if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) || port.len() > 5 {
         return Err(format!("invalid port {port:?}"));
     }
+    let digits = port;
     let port: u32 = port.parse().map_err(|_| "invalid port")?;
     if port > 65535 {
         return Err(format!("port {port} is out of range 1-65535"));
@@ -123,8 +124,15 @@ fn parse_ip_port(v: &str) -> Result<String, String> {
         let ip: Ipv6Addr = ip.parse().map_err(|_| "not a valid IPv6 address")?;
         Ok(format!("[{ip}]:{port}"))
     } else {
-        let ip: Ipv4Addr = ip.parse().map_err(|_| "not a valid IPv4 address")?;
-        Ok(format!("{ip}:{port}"))
+        ip.parse::<Ipv4Addr>()
+            .map_err(|_| "not a valid IPv4 address")?;
+        // The parser takes only the canonical dotted form, so the address is written as
+        // given; the port is rewritten only when it has leading zeros.
+        if digits.len() > 1 && digits.starts_with('0') {
+            Ok(format!("{ip}:{port}"))
+        } else {
+            Ok(v.to_string())
+        }
     }
 }
 

@@ -241,7 +241,7 @@ mod logs {
             line: u64,
             suppressed_by: Option<&str>,
         ) -> std::io::Result<()> {
-            let s = suppressed_by.map_or("null".to_string(), |n| format!("\"{n}\""));
+            let s = suppressed_by.map_or_else(|| "null".to_string(), |n| format!("\"{n}\""));
             writeln!(
                 self.w,
                 "{{\"file\": \"{}\", \"line\": {line}, \"suppressed_by\": {s}}}",

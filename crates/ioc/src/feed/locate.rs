@@ -39,7 +39,13 @@ impl<'a> LineLocator<'a> {
             self.needle = serde_json::to_string(value).unwrap_or_default();
         }
         let rest = &self.text[self.pos..];
-        if let Some(off) = memchr::memmem::find(rest, self.needle.as_bytes()) {
+        // The value is usually a few fields ahead: trying each quote is cheaper than
+        // building a substring searcher for every value.
+        let needle = self.needle.as_bytes();
+        let second = needle.get(1).copied();
+        let found = memchr::memchr_iter(b'"', rest)
+            .find(|&i| rest.get(i + 1).copied() == second && rest[i..].starts_with(needle));
+        if let Some(off) = found {
             self.line += memchr::memchr_iter(b'\n', &rest[..off]).count();
             self.pos += off + self.needle.len();
         }

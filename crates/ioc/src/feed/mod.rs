@@ -285,9 +285,10 @@ impl FeedRead {
 
     fn build(&mut self, file: Arc<str>, e: &EntryRef) -> Result<Indicator, String> {
         let declared = match e.declared.map(str::trim).filter(|d| !d.is_empty()) {
-            Some(d) => {
-                Some(parse_declared_kind(d).ok_or(format!("unsupported indicator type {d:?}"))?)
-            }
+            Some(d) => Some(
+                parse_declared_kind(d)
+                    .ok_or_else(|| format!("unsupported indicator type {d:?}"))?,
+            ),
             None => None,
         };
         let (value, kind) = normalize(e.raw, declared)?;
@@ -322,7 +323,7 @@ fn parse_time(text: Option<&str>, what: &str) -> Result<Option<Timestamp>, Strin
         None | Some("") | Some("None") | Some("null") => Ok(None),
         Some(t) => Timestamp::parse(t)
             .map(Some)
-            .ok_or(format!("invalid {what} time {t:?}")),
+            .ok_or_else(|| format!("invalid {what} time {t:?}")),
     }
 }
 
