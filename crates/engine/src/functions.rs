@@ -57,14 +57,16 @@ pub fn return_type(name: &str) -> Option<Type> {
         | "format_datetime"
         | "format_timespan"
         | "tohex"
-        | "parse_path" => Type::String,
+        | "parse_path"
+        | "strcat_array"
+        | "dynamic_to_json" => Type::String,
         "strlen" | "toint" | "tolong" | "array_length" | "countof" | "indexof"
         | "datetime_diff" | "dayofmonth" | "dayofyear" | "getyear" | "getmonth" | "hash"
-        | "week_of_year" | "hourofday" | "bin_auto" | "array_index_of" | "toscalar_long" => {
-            Type::Long
-        }
+        | "week_of_year" | "hourofday" | "bin_auto" | "array_index_of" | "toscalar_long"
+        | "monthofyear" | "datetime_part" | "string_size" => Type::Long,
         "toreal" | "todouble" | "todecimal" | "sqrt" | "log" | "log10" | "log2" | "exp" | "pow"
-        | "rand" => Type::Real,
+        | "rand" | "array_sum" | "sign" | "jaccard_index" | "sin" | "cos" | "tan" | "asin"
+        | "acos" | "atan" | "atan2" | "cot" | "degrees" | "radians" | "pi" => Type::Real,
         "todatetime"
         | "now"
         | "ago"
@@ -74,6 +76,9 @@ pub fn return_type(name: &str) -> Option<Type> {
         | "startofmonth"
         | "startofyear"
         | "endofday"
+        | "endofweek"
+        | "endofmonth"
+        | "endofyear"
         | "make_datetime"
         | "unixtime_seconds_todatetime"
         | "unixtime_milliseconds_todatetime"
@@ -151,6 +156,9 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             Ok(())
         }
     };
+    if let Some(r) = crate::calendar::call(&lname, &v).or_else(|| crate::arrays::call(&lname, &v)) {
+        return Ok(r);
+    }
     Ok(match lname.as_str() {
         "tolower" => Value::str(&s(0).to_lowercase()),
         "toupper" => Value::str(&s(0).to_uppercase()),
@@ -345,21 +353,6 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             };
             Value::Long(datetime_diff(&s(0), a, b)?)
         }
-        "startofday" | "startofmonth" | "startofyear" | "startofweek" | "endofday" => {
-            let Some(Value::DateTime(t)) = v.first().map(|x| x.scalar().convert(Type::DateTime))
-            else {
-                return Ok(Value::Null);
-            };
-            let day = t.div_euclid(TICKS_PER_DAY);
-            let (y, m, _) = civil_from_days(day);
-            Value::DateTime(match lname.as_str() {
-                "startofday" => day * TICKS_PER_DAY,
-                "endofday" => (day + 1) * TICKS_PER_DAY - 1,
-                "startofmonth" => ticks_from_parts(y, m, 1, 0, 0, 0, 0),
-                "startofyear" => ticks_from_parts(y, 1, 1, 0, 0, 0, 0),
-                _ => (day - (day + 4).rem_euclid(7)) * TICKS_PER_DAY,
-            })
-        }
         "dayofweek" => match v.first().map(|x| x.scalar().convert(Type::DateTime)) {
             Some(Value::DateTime(t)) => {
                 Value::Timespan((t.div_euclid(TICKS_PER_DAY) + 4).rem_euclid(7) * TICKS_PER_DAY)
@@ -517,7 +510,60 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         "url_decode" => Value::str(&percent_decode(&s(0))),
         "new_guid" => Value::Guid(Arc::from("00000000-0000-0000-0000-000000000000")),
         "isascii" => Value::Bool(s(0).is_ascii()),
-        "format_datetime" | "format_timespan" => return unsupported(format!("function {name}()")),
+        "string_size" => Value::Long(s(0).len() as i64),
+        "sign" => f(0).map_or(Value::Null, |x| {
+            Value::Real(if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                0.0
+            })
+        }),
+        "ceiling" => match v.first().map(Value::scalar) {
+            Some(Value::Long(x)) => Value::Long(x),
+            _ => f(0).map_or(Value::Null, |x| Value::Real(x.ceil())),
+        },
+        "sin" | "cos" | "tan" | "asin" | "acos" | "atan" | "cot" | "degrees" | "radians" => f(0)
+            .map_or(Value::Null, |x| {
+                Value::Real(match lname.as_str() {
+                    "sin" => x.sin(),
+                    "cos" => x.cos(),
+                    "tan" => x.tan(),
+                    "asin" => x.asin(),
+                    "acos" => x.acos(),
+                    "atan" => x.atan(),
+                    "cot" => 1.0 / x.tan(),
+                    "degrees" => x.to_degrees(),
+                    _ => x.to_radians(),
+                })
+            }),
+        "atan2" => match (f(0), f(1)) {
+            (Some(y), Some(x)) => Value::Real(y.atan2(x)),
+            _ => Value::Null,
+        },
+        "pi" => Value::Real(std::f64::consts::PI),
+        "max_of" | "min_of" => {
+            // Nulls are ignored; the result is null only when every argument is.
+            let mut best: Option<Value> = None;
+            for x in v.iter().map(Value::scalar).filter(|x| !x.is_null()) {
+                let better = match &best {
+                    None => true,
+                    Some(b) => {
+                        let o = x.compare(b);
+                        if lname == "max_of" {
+                            o == Some(std::cmp::Ordering::Greater)
+                        } else {
+                            o == Some(std::cmp::Ordering::Less)
+                        }
+                    }
+                };
+                if better {
+                    best = Some(x);
+                }
+            }
+            best.unwrap_or(Value::Null)
+        }
         _ => {
             if crate::aggregate::is_aggregate(&lname) {
                 return err(format!("{name}() is an aggregation: use it in summarize"));

@@ -5,6 +5,8 @@
 //! fails with a clear error naming any operator or function it does not support.
 
 mod aggregate;
+mod arrays;
+mod calendar;
 mod catalog;
 mod classify;
 mod csvline;
