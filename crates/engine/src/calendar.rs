@@ -52,7 +52,7 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
                 },
             };
             let (end, unit) = name.split_at(if name.starts_with("start") { 7 } else { 5 });
-            period_bound(t, &unit[2..], offset, end == "endof").map_or(Value::Null, datetime)
+            period_bound(t, unit, offset, end == "endof").map_or(Value::Null, datetime)
         }
         "dayofyear" => t().map_or(Value::Null, |t| {
             let day = t.div_euclid(TICKS_PER_DAY);

@@ -533,7 +533,8 @@ fn arith(op: &str, a: &Value, b: &Value) -> Result<Value> {
                 if *y == 0 {
                     Null
                 } else {
-                    Long(x.wrapping_rem(*y))
+                    // Kusto's remainder is never negative: -7 % 2 is 1, 7 % -2 is 1.
+                    Long(x.wrapping_rem_euclid(*y))
                 }
             }
         },
@@ -551,9 +552,10 @@ fn arith(op: &str, a: &Value, b: &Value) -> Result<Value> {
             })
         }
         (DateTime(x), DateTime(y)) if op == "-" => Timespan(x - y),
-        (DateTime(x), Timespan(y)) if op == "+" => DateTime(x + y),
-        (Timespan(x), DateTime(y)) if op == "+" => DateTime(x + y),
-        (DateTime(x), Timespan(y)) if op == "-" => DateTime(x - y),
+        (DateTime(x), Timespan(y)) | (Timespan(y), DateTime(x)) if op == "+" => {
+            crate::calendar::datetime(x.saturating_add(*y))
+        }
+        (DateTime(x), Timespan(y)) if op == "-" => crate::calendar::datetime(x.saturating_sub(*y)),
         (Timespan(x), Timespan(y)) => match op {
             "+" => Timespan(x + y),
             "-" => Timespan(x - y),

@@ -166,7 +166,14 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         "substring" => {
             need(2)?;
             let chars: Vec<char> = s(0).chars().collect();
-            let start = n(1).unwrap_or(0).clamp(0, chars.len() as i64) as usize;
+            // A negative start counts from the end.
+            let start = n(1).unwrap_or(0);
+            let start = if start < 0 {
+                chars.len() as i64 + start
+            } else {
+                start
+            };
+            let start = start.clamp(0, chars.len() as i64) as usize;
             let len = n(2).unwrap_or(chars.len() as i64).max(0) as usize;
             Value::str(
                 &chars[start..(start + len).min(chars.len())]
@@ -279,8 +286,37 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         }
         "indexof" => {
             need(2)?;
-            let (t, p) = (s(0), s(1));
-            Value::Long(t.find(&p).map_or(-1, |b| t[..b].chars().count() as i64))
+            // indexof(text, lookup [, start [, length [, occurrence]]]), in characters.
+            let (t, p) = (
+                s(0).chars().collect::<Vec<char>>(),
+                s(1).chars().collect::<Vec<char>>(),
+            );
+            let len = t.len() as i64;
+            let start = n(2).unwrap_or(0);
+            let start = if start < 0 { len + start } else { start };
+            if !(0..=len).contains(&start) {
+                return Ok(Value::Null);
+            }
+            let end = match n(3) {
+                Some(l) if l >= 0 => (start + l).min(len),
+                _ => len,
+            };
+            let occurrence = n(4).unwrap_or(1).max(1);
+            let mut found = 0;
+            let mut at = -1;
+            let last = end - p.len() as i64;
+            let mut i = start;
+            while i <= last {
+                if t[i as usize..i as usize + p.len()] == p[..] {
+                    found += 1;
+                    if found == occurrence {
+                        at = i;
+                        break;
+                    }
+                }
+                i += 1;
+            }
+            Value::Long(at)
         }
         "reverse" => Value::str(&s(0).chars().rev().collect::<String>()),
         "strrep" => Value::str(&s(0).repeat(n(1).unwrap_or(1).clamp(0, 10_000) as usize)),

@@ -114,7 +114,7 @@ impl Value {
     pub fn to_kusto_string(&self) -> String {
         match self {
             Value::Null => String::new(),
-            Value::Bool(b) => if *b { "true" } else { "false" }.to_string(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.to_string(),
             Value::Long(n) => n.to_string(),
             Value::Real(f) => format_real(*f),
             Value::String(s) | Value::Guid(s) => s.to_string(),

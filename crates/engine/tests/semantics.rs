@@ -23,7 +23,8 @@ fn scalar_functions_give_kusto_values() {
         ("toupper('MÜller')", "MÜLLER"),
         ("strlen('héllo')", "5"),
         ("substring('abcdef', 2, 3)", "cde"),
-        ("strcat('a', 1, true)", "a1true"),
+        // Kusto writes a bool as True or False.
+        ("strcat('a', 1, true)", "a1True"),
         ("split('a,b,c', ',')", "[\"a\",\"b\",\"c\"]"),
         ("split('a,b,c', ',', 1)", "[\"b\"]"),
         ("trim(@'[-x]+', '--x-abc-x')", "abc"),
@@ -44,7 +45,7 @@ fn scalar_functions_give_kusto_values() {
             "tostring(datetime(2020-01-01))",
             "2020-01-01T00:00:00.0000000Z",
         ),
-        ("tostring(true)", "true"),
+        ("tostring(true)", "True"),
         ("toint('42')", "42"),
         ("tolong(2.9)", "2"),
         ("toreal('1.5')", "1.5"),
@@ -53,15 +54,15 @@ fn scalar_functions_give_kusto_values() {
             "2020-01-02T03:04:05.0000000Z",
         ),
         ("totimespan('01:30:00')", "01:30:00"),
-        ("tobool('true')", "true"),
+        ("tobool('true')", "True"),
         ("iff(1 > 2, 'a', 'b')", "b"),
         ("iif(true, 1, 2)", "1"),
         ("case(1 > 2, 'a', 2 > 1, 'b', 'c')", "b"),
         ("coalesce('', 'x')", "x"),
-        ("isnull(long(null))", "true"),
-        ("isnotnull(1)", "true"),
-        ("isempty('')", "true"),
-        ("isnotempty('a')", "true"),
+        ("isnull(long(null))", "True"),
+        ("isnotnull(1)", "True"),
+        ("isempty('')", "True"),
+        ("isnotempty('a')", "True"),
         (
             "datetime_add('day', 1, datetime(2020-02-28))",
             "2020-02-29T00:00:00.0000000Z",
@@ -84,16 +85,16 @@ fn scalar_functions_give_kusto_values() {
         ),
         ("bin(17, 5)", "15"),
         ("floor(7.5, 2.0)", "6"),
-        ("ipv4_is_private('10.1.2.3')", "true"),
-        ("ipv4_is_private('91.92.34.228')", "false"),
-        ("ipv4_is_in_range('91.92.34.228', '91.92.34.0/24')", "true"),
-        ("ipv4_is_match('91.92.34.228', '91.92.35.1', 16)", "true"),
+        ("ipv4_is_private('10.1.2.3')", "True"),
+        ("ipv4_is_private('91.92.34.228')", "False"),
+        ("ipv4_is_in_range('91.92.34.228', '91.92.34.0/24')", "True"),
+        ("ipv4_is_match('91.92.34.228', '91.92.35.1', 16)", "True"),
         ("array_length(dynamic([1, 2, 3]))", "3"),
         ("pack_array(1, 'a')", "[1,\"a\"]"),
         ("bag_pack('k', 1)", "{\"k\":1}"),
         ("gettype(1.5)", "real"),
         ("gettype(dynamic([]))", "array"),
-        ("not(1 > 2)", "true"),
+        ("not(1 > 2)", "True"),
     ];
     let mut wrong = Vec::new();
     for (expr, want) in cases {
@@ -103,7 +104,7 @@ fn scalar_functions_give_kusto_values() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
-    assert!(scalar("now() > ago(1d)") == "true");
+    assert!(scalar("now() > ago(1d)") == "True");
 }
 
 #[test]
@@ -121,15 +122,15 @@ fn string_operators_follow_kusto() {
             .map(|r| r.values[i].to_kusto_string())
             .collect()
     };
-    assert_eq!(col("has_"), ["true", "false", "true", "false", "false"]);
-    assert_eq!(col("contains_"), ["true", "true", "true", "true", "false"]);
-    assert_eq!(col("in_"), ["false", "false", "true", "false", "false"]);
-    assert_eq!(col("in_ci"), ["false", "false", "true", "false", "true"]);
-    assert_eq!(col("eq_ci"), ["false", "false", "false", "false", "true"]);
-    assert_eq!(col("sw"), ["true", "false", "false", "false", "false"]);
-    assert_eq!(col("ew"), ["true", "true", "true", "false", "false"]);
-    assert_eq!(col("any_"), ["false", "false", "false", "true", "false"]);
-    assert_eq!(col("neg"), ["false", "true", "false", "true", "true"]);
+    assert_eq!(col("has_"), ["True", "False", "True", "False", "False"]);
+    assert_eq!(col("contains_"), ["True", "True", "True", "True", "False"]);
+    assert_eq!(col("in_"), ["False", "False", "True", "False", "False"]);
+    assert_eq!(col("in_ci"), ["False", "False", "True", "False", "True"]);
+    assert_eq!(col("eq_ci"), ["False", "False", "False", "False", "True"]);
+    assert_eq!(col("sw"), ["True", "False", "False", "False", "False"]);
+    assert_eq!(col("ew"), ["True", "True", "True", "False", "False"]);
+    assert_eq!(col("any_"), ["False", "False", "False", "True", "False"]);
+    assert_eq!(col("neg"), ["False", "True", "False", "True", "True"]);
 }
 
 fn rows(q: &str) -> Vec<Vec<String>> {
