@@ -29,6 +29,7 @@ pub fn is_aggregate(name: &str) -> bool {
             | "make_list"
             | "make_set_if"
             | "make_list_if"
+            | "make_list_with_nulls"
             | "arg_max"
             | "arg_min"
             | "take_any"
@@ -49,10 +50,12 @@ pub fn default_name(func: &str, args: &[kql::Item]) -> String {
         .unwrap_or_default();
     match f.as_str() {
         "count" => "count_".into(),
-        "countif" => "countif_".into(),
+        // Kusto names countif(b) `countif_b` when its argument is a plain column.
+        "countif" => format!("countif_{col}"),
         "dcount" | "count_distinct" => format!("dcount_{col}"),
         "make_set" | "make_set_if" => format!("set_{col}"),
-        "make_list" | "make_list_if" => format!("list_{col}"),
+        "make_list" | "make_list_if" | "make_list_with_nulls" => format!("list_{col}"),
+        "make_bag" | "make_bag_if" => format!("bag_{col}"),
         "take_any" | "any" => {
             if col.is_empty() {
                 "any_".into()
@@ -160,11 +163,8 @@ pub fn aggregate(
                     }
                 })
                 .collect();
-            if nums.is_empty() {
-                Value::Null
-            } else {
-                Value::Real(nums.iter().sum::<f64>() / nums.len() as f64)
-            }
+            // The average of no values is NaN, as 0/0.
+            Value::Real(nums.iter().sum::<f64>() / nums.len() as f64)
         }
         "min" | "max" | "minif" | "maxif" => {
             let mut vals = values(arg(0)?, cols, rows, env)?;
@@ -185,18 +185,56 @@ pub fn aggregate(
             }
             best.unwrap_or(Value::Null)
         }
-        "make_set" | "make_list" | "make_set_if" | "make_list_if" => {
+        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_list_with_nulls" => {
             let mut vals = values(arg(0)?, cols, rows, env)?;
-            if f.ends_with("_if") {
+            let limit_at = if f.ends_with("_if") {
                 vals = filter(vals, 1)?;
-            }
+                2
+            } else {
+                1
+            };
+            let limit = match args.get(limit_at) {
+                Some(a) => eval(
+                    &a.expr,
+                    &Scope {
+                        columns: cols,
+                        values: &[],
+                        env,
+                    },
+                )?
+                .scalar()
+                .as_i64()
+                .map_or(usize::MAX, |n| n.max(0) as usize),
+                None => usize::MAX,
+            };
+            let set = f.starts_with("make_set");
             let mut seen = HashSet::new();
             let mut out = Vec::new();
-            for v in vals.into_iter().filter(|v| !v.is_null()) {
-                if f.starts_with("make_set") && !seen.insert(v.group_key()) {
-                    continue;
+            // An array's elements are added one by one; nulls are left out except by
+            // make_list_with_nulls.
+            for v in vals {
+                if out.len() >= limit {
+                    break;
                 }
-                out.push(v.to_json());
+                let items: Vec<Json> = match v {
+                    Value::Dynamic(j) if j.is_array() => j.as_array().cloned().unwrap_or_default(),
+                    v if v.is_null() => {
+                        if f == "make_list_with_nulls" {
+                            out.push(Json::Null);
+                        }
+                        continue;
+                    }
+                    v => vec![v.to_json()],
+                };
+                for x in items {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    if set && !seen.insert(x.to_string()) {
+                        continue;
+                    }
+                    out.push(x);
+                }
             }
             Value::Dynamic(Arc::new(Json::Array(out)))
         }
@@ -247,7 +285,8 @@ fn sum(vals: &[Value]) -> Value {
             Some(a) => crate::eval::apply_binary("+", &a, &v).unwrap_or(Value::Null),
         });
     }
-    acc.unwrap_or(Value::Null)
+    // The sum of no values is 0.
+    acc.unwrap_or(Value::Long(0))
 }
 
 /// The row with the largest (smallest) first argument; the values of the other arguments.
@@ -305,7 +344,12 @@ pub fn result_type(func: &str, arg: Option<Type>) -> Type {
     match func.to_ascii_lowercase().as_str() {
         "count" | "countif" | "dcount" | "dcountif" | "count_distinct" => Type::Long,
         "avg" | "avgif" | "stdev" | "variance" => Type::Real,
-        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_bag" => Type::Dynamic,
+        "make_set"
+        | "make_list"
+        | "make_set_if"
+        | "make_list_if"
+        | "make_bag"
+        | "make_list_with_nulls" => Type::Dynamic,
         "sum" | "sumif" => match arg {
             Some(Type::Int) | Some(Type::Long) | Some(Type::Bool) => Type::Long,
             Some(Type::Timespan) => Type::Timespan,

@@ -1001,15 +1001,23 @@ fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
                     ));
                 }
             }
-            let skip: Vec<bool> = names
-                .iter()
-                .enumerate()
-                .map(|(ni, (n, _))| {
-                    ni > 0
-                        && (columns.iter().any(|c| &c.name == n)
-                            || names[..ni].iter().any(|(m, _)| m == n))
-                })
-                .collect();
+            // Columns that `*` brings in are left out where the output has them already
+            // (the by keys, the first argument); named arguments are always kept, renamed
+            // on a clash.
+            let first_name = auto_name(first, 0);
+            let mut skip: Vec<bool> = vec![false; names.len()];
+            let mut ni = 1;
+            for a in &args[1..] {
+                if matches!(a.expr, Expr::Star(_)) {
+                    for c in &t.columns {
+                        skip[ni] = columns[..by.len()].iter().any(|k| k.name == c.name)
+                            || c.name == first_name;
+                        ni += 1;
+                    }
+                } else {
+                    ni += 1;
+                }
+            }
             for (ni, (n, ty)) in names.iter().enumerate() {
                 if !skip[ni] {
                     columns.push(Column {

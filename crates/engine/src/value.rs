@@ -42,7 +42,8 @@ impl Type {
             "int" | "int32" => Type::Int,
             "long" | "int64" => Type::Long,
             "real" | "double" | "float" => Type::Real,
-            "decimal" => Type::Decimal,
+            // Decimals are held as reals (binary floating point, not 128-bit decimal).
+            "decimal" => Type::Real,
             "string" => Type::String,
             "datetime" | "date" => Type::DateTime,
             "timespan" | "time" => Type::Timespan,
