@@ -485,14 +485,22 @@ pub fn apply_binary(op: &str, a: &Value, b: &Value) -> Result<Value> {
         Value::Bool(r != neg)
     };
     Ok(match base {
-        "==" => bool_val(a.equals(b)),
-        "!=" | "<>" => bool_val(a.equals(b).map(|x| !x)),
+        // Comparisons with null are false (and `!=` true), not null: `where x != 0` keeps
+        // the rows where x is null, as Kusto does.
+        "==" => Value::Bool(a.equals(b) == Some(true)),
+        "!=" | "<>" => Value::Bool(a.equals(b) != Some(true)),
         "=~" => Value::Bool(eq_ci(a, b) || (a.is_null() && b.is_null())),
         "!~" => Value::Bool(!eq_ci(a, b)),
-        "<" => bool_val(a.compare(b).map(|o| o == Ordering::Less)),
-        "<=" => bool_val(a.compare(b).map(|o| o != Ordering::Greater)),
-        ">" => bool_val(a.compare(b).map(|o| o == Ordering::Greater)),
-        ">=" => bool_val(a.compare(b).map(|o| o != Ordering::Less)),
+        "<" => Value::Bool(a.compare(b) == Some(Ordering::Less)),
+        "<=" => Value::Bool(matches!(
+            a.compare(b),
+            Some(Ordering::Less | Ordering::Equal)
+        )),
+        ">" => Value::Bool(a.compare(b) == Some(Ordering::Greater)),
+        ">=" => Value::Bool(matches!(
+            a.compare(b),
+            Some(Ordering::Greater | Ordering::Equal)
+        )),
         "has" => string_op(false, has_term),
         "has_cs" => string_op(true, has_term),
         "hasprefix" => string_op(false, has_prefix_term),

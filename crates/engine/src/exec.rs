@@ -663,7 +663,10 @@ pub fn static_type(e: &Expr, cols: &[Column], env: &Env) -> Option<Type> {
         Expr::Dynamic(..) | Expr::Member(..) | Expr::Index(..) | Expr::List(..) => {
             Some(Type::Dynamic)
         }
-        Expr::Unary { expr, .. } => static_type(expr, cols, env),
+        Expr::Unary { expr, .. } => match static_type(expr, cols, env)? {
+            Type::Int => Some(Type::Long),
+            t => Some(t),
+        },
         Expr::Binary { op, lhs, rhs, .. } => match op.as_str() {
             "+" | "-" | "*" | "/" | "%" => {
                 let (a, b) = (static_type(lhs, cols, env)?, static_type(rhs, cols, env)?);
@@ -674,7 +677,7 @@ pub fn static_type(e: &Expr, cols: &[Column], env: &Env) -> Option<Type> {
                     (Type::Timespan, _) | (_, Type::Timespan) => Type::Timespan,
                     (Type::Real | Type::Decimal, _) | (_, Type::Real | Type::Decimal) => Type::Real,
                     (Type::Dynamic, _) | (_, Type::Dynamic) => return None,
-                    (Type::Int, Type::Int) => Type::Int,
+                    // Integer arithmetic is 64-bit: int * int does not wrap at 32 bits.
                     _ => Type::Long,
                 })
             }

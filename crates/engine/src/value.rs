@@ -42,8 +42,7 @@ impl Type {
             "int" | "int32" => Type::Int,
             "long" | "int64" => Type::Long,
             "real" | "double" | "float" => Type::Real,
-            // Decimals are held as reals (binary floating point, not 128-bit decimal).
-            "decimal" => Type::Real,
+            "decimal" => Type::Decimal,
             "string" => Type::String,
             "datetime" | "date" => Type::DateTime,
             "timespan" | "time" => Type::Timespan,
@@ -137,6 +136,10 @@ impl Value {
             Value::String(s) => match s.to_ascii_lowercase().as_str() {
                 "true" => Some(true),
                 "false" => Some(false),
+                // A whole number is true when it is not zero.
+                t if t.bytes().all(|b| b.is_ascii_digit() || b == b'-') => {
+                    parse_long(t).map(|n| n != 0)
+                }
                 _ => None,
             },
             _ => None,
@@ -146,9 +149,12 @@ impl Value {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Value::Long(n) => Some(*n),
+            // Truncated; past the range of long, the nearest long (as Kusto converts a
+            // column's values).
             Value::Real(f) if f.is_finite() => Some(f.trunc() as i64),
             Value::Bool(b) => Some(*b as i64),
-            Value::DateTime(t) | Value::Timespan(t) => Some(*t),
+            Value::DateTime(t) => Some(t + TICKS_TO_UNIX_EPOCH),
+            Value::Timespan(t) => Some(*t),
             Value::String(s) => parse_long(s),
             Value::Dynamic(j) => match j.as_ref() {
                 Json::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
@@ -165,7 +171,8 @@ impl Value {
             Value::Long(n) => Some(*n as f64),
             Value::Real(f) => Some(*f),
             Value::Bool(b) => Some(*b as i64 as f64),
-            Value::DateTime(t) | Value::Timespan(t) => Some(*t as f64),
+            Value::DateTime(t) => Some((t + TICKS_TO_UNIX_EPOCH) as f64),
+            Value::Timespan(t) => Some(*t as f64),
             Value::String(s) => parse_real(s),
             Value::Dynamic(j) => match j.as_ref() {
                 Json::Number(n) => n.as_f64(),
@@ -194,6 +201,7 @@ impl Value {
             Type::Real | Type::Decimal => self.as_f64().map_or(Value::Null, Value::Real),
             Type::DateTime => match self {
                 Value::DateTime(t) => Value::DateTime(*t),
+                Value::Long(n) => crate::calendar::datetime(n.saturating_sub(TICKS_TO_UNIX_EPOCH)),
                 v => {
                     parse_datetime(&v.to_kusto_string(), None).map_or(Value::Null, Value::DateTime)
                 }
@@ -334,12 +342,22 @@ pub fn format_real(f: f64) -> String {
     }
 }
 
+/// Ticks from 0001-01-01 (Kusto's datetime as a number) to the Unix epoch (held here).
+pub const TICKS_TO_UNIX_EPOCH: i64 = 621_355_968_000_000_000;
+
+/// A whole number in a string, as `tolong` reads it: decimal digits with an optional sign,
+/// or `0x` and hexadecimal digits (64 bits, two's complement), around spaces; nothing
+/// else (no fraction or exponent).
 fn parse_long(s: &str) -> Option<i64> {
     let t = s.trim();
-    t.parse::<i64>().ok().or_else(|| {
-        let f: f64 = t.parse().ok()?;
-        f.is_finite().then_some(f.trunc() as i64)
-    })
+    if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return u64::from_str_radix(h, 16).ok().map(|n| n as i64);
+    }
+    let digits = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse::<i64>().ok()
 }
 
 fn parse_real(s: &str) -> Option<f64> {

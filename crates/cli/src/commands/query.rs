@@ -92,6 +92,11 @@ pub fn to_json(t: &Table) -> Json {
     json!({"columns": columns, "rows": rows})
 }
 
+/// Type names as the conformance encoding writes them: int for int and long alike (the
+/// value range says which), real for real and decimal.
 fn type_name(t: Type) -> &'static str {
-    t.name()
+    match t {
+        Type::Decimal => "real",
+        t => t.name(),
+    }
 }
