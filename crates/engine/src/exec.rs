@@ -711,20 +711,27 @@ fn extend(items: &[Item], t: Table, env: &Env, print: bool) -> Result<Table> {
         mut columns,
         mut rows,
     } = t;
+    // A column an item replaces keeps its old value for the later items of the same
+    // extend (`extend a = c, c = a` swaps), as Kusto evaluates them; new columns are seen
+    // at once.
+    let mut replaced: Vec<(usize, Type, Vec<Value>)> = Vec::new();
     for (i, it) in items.iter().enumerate() {
-        let vals: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                eval(
-                    &it.expr,
-                    &Scope {
-                        columns: &columns,
-                        values: &r.values,
-                        env,
-                    },
-                )
-            })
-            .collect::<Result<_>>()?;
+        let vals: Vec<Value> = if crate::window::uses_window(&it.expr) {
+            crate::window::eval_rows(&it.expr, &columns, &rows, env)?
+        } else {
+            rows.iter()
+                .map(|r| {
+                    eval(
+                        &it.expr,
+                        &Scope {
+                            columns: &columns,
+                            values: &r.values,
+                            env,
+                        },
+                    )
+                })
+                .collect::<Result<_>>()?
+        };
         let names = if it.names.is_empty() {
             vec![if print {
                 format!("print_{i}")
@@ -748,10 +755,8 @@ fn extend(items: &[Item], t: Table, env: &Env, print: bool) -> Result<Table> {
             .collect();
         match columns.iter().position(|c| &c.name == name) {
             Some(ci) => {
-                columns[ci].ty = ty;
-                for (r, v) in rows.iter_mut().zip(vals) {
-                    r.values[ci] = v;
-                }
+                replaced.retain(|(c, _, _)| *c != ci);
+                replaced.push((ci, ty, vals));
             }
             None => {
                 columns.push(Column {
@@ -762,6 +767,12 @@ fn extend(items: &[Item], t: Table, env: &Env, print: bool) -> Result<Table> {
                     r.values.push(v);
                 }
             }
+        }
+    }
+    for (ci, ty, vals) in replaced {
+        columns[ci].ty = ty;
+        for (r, v) in rows.iter_mut().zip(vals) {
+            r.values[ci] = v;
         }
     }
     Ok(Table { columns, rows })

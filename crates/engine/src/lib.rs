@@ -23,6 +23,7 @@ mod table;
 mod teddy;
 mod time;
 mod value;
+mod window;
 
 pub use catalog::{schema_of, Catalog};
 pub use error::{EngineError, Result};

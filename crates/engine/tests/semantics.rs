@@ -270,3 +270,33 @@ fn the_catalog_knows_the_tables_hunts_use() {
         .iter()
         .any(|c| c.name == "LocationDetails" && c.ty == engine::Type::Dynamic));
 }
+
+/// Window functions over serialized rows, and extend's reading of replaced columns.
+#[test]
+fn window_functions_and_extend_order() {
+    let t = run(
+        "datatable(g:string, v:long)[ 'a',5, 'a',5, 'a',8, 'b',3, 'b',3 ] | sort by g asc, v asc \
+         | serialize p = prev(v), n = next(v, 2), d = v - prev(v, 1, 0), rn = row_number(1, g != prev(g)), \
+           cs = row_cumsum(v, g != prev(g)), rm = row_rank_min(v, g != prev(g)), rd = row_rank_dense(v)",
+    );
+    let col = |name: &str| -> Vec<String> {
+        let i = t.columns.iter().position(|c| c.name == name).unwrap();
+        t.rows
+            .iter()
+            .map(|r| r.values[i].to_kusto_string())
+            .collect()
+    };
+    assert_eq!(col("p"), ["", "5", "5", "8", "3"]);
+    assert_eq!(col("n"), ["8", "3", "3", "", ""]);
+    assert_eq!(col("d"), ["5", "0", "3", "-5", "0"]);
+    assert_eq!(col("rn"), ["1", "2", "3", "1", "2"]);
+    assert_eq!(col("cs"), ["5", "10", "18", "3", "6"]);
+    assert_eq!(col("rm"), ["1", "1", "3", "1", "1"]);
+    assert_eq!(col("rd"), ["1", "1", "2", "3", "3"]);
+    // A replaced column keeps its old value for the rest of the extend.
+    let t = run("print a = 1, c = 3 | extend a = c, c = a");
+    assert_eq!(t.rows[0].values[0].to_kusto_string(), "3");
+    assert_eq!(t.rows[0].values[1].to_kusto_string(), "1");
+    let bad = kql::parse("print x = 1 | serialize y = prev(x, 0)").unwrap();
+    assert!(run_query(&bad, Arc::new(Catalog::new())).is_err());
+}

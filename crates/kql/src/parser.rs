@@ -71,6 +71,36 @@ const SOURCE_OPS: &[&str] = &[
     "view",
 ];
 
+/// Words Kusto's parser does not take as a bare name being assigned (`extend last = 1`):
+/// they must be written `['last']`.
+const BRACKETED_TARGETS: &[&str] = &[
+    "first",
+    "last",
+    "and",
+    "or",
+    "between",
+    "project",
+    "union",
+    "true",
+    "false",
+    "asc",
+    "desc",
+    "like",
+    "dynamic",
+    "int",
+    "long",
+    "real",
+    "string",
+    "datetime",
+    "timespan",
+    "decimal",
+    "time",
+    "date",
+    "contains_cs",
+    "startswith",
+    "endswith",
+];
+
 /// Parameter names that can stand before an operator's body as `name=value`.
 fn is_param_name(op: &str, name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -912,6 +942,17 @@ impl<'a> Parser<'a> {
                 && matches!(self.tok_at(1), Tok::Str(_))
                 && self.at_op_k(2, "]")
                 && self.at_op_k(3, "=");
+            if plain {
+                if let Tok::Ident(n) = self.tok() {
+                    if BRACKETED_TARGETS.contains(&n.as_str()) {
+                        let n = n.clone();
+                        return Err(Diagnostic::new(
+                            format!("the name '{n}' must be bracketed as ['{n}'] to be assigned"),
+                            self.span(),
+                        ));
+                    }
+                }
+            }
             if plain || quoted {
                 names.push(self.ident()?);
                 self.bump();
