@@ -219,23 +219,40 @@ pub fn eval_tabular(e: &Expr, env: &Env) -> Result<Table> {
         }
         Expr::Source(op) => source_operator(op, env),
         Expr::Pipe { source, ops, .. } => {
-            let mut t = match (source.as_ref(), ops.first()) {
+            let t = match (source.as_ref(), ops.first()) {
                 // Push a leading `where` into the scan, so a source keeps only matching rows.
                 (Expr::Name { name, .. }, Some(first))
                     if first.name == "where" && !env.vars.contains_key(name) =>
                 {
                     let t = named_table(name, env, Some(first))?;
-                    return ops[1..].iter().try_fold(t, |t, op| apply(op, t, env));
+                    return run_ops(&ops[1..], t, env);
                 }
                 _ => eval_tabular(source, env)?,
             };
-            for op in ops {
-                t = apply(op, t, env)?;
-            }
-            Ok(t)
+            run_ops(ops, t, env)
         }
         other => err(format!("expected a table, found {}", describe(other))),
     }
+}
+
+/// Applies a pipeline's operators in turn; `as NAME` binds the rows so far to NAME for the
+/// operators after it.
+fn run_ops(ops: &[Operator], mut t: Table, env: &Env) -> Result<Table> {
+    let mut bound: Option<Env> = None;
+    for op in ops {
+        let current = bound.as_ref().unwrap_or(env);
+        if op.name == "as" {
+            if let Some(name) = op.items(None).first().and_then(|it| it.expr.as_name()) {
+                let mut next = current.clone();
+                next.vars
+                    .insert(name.to_string(), Binding::Table(Arc::new(t.clone())));
+                bound = Some(next);
+            }
+            continue;
+        }
+        t = apply(op, t, current)?;
+    }
+    Ok(t)
 }
 
 fn describe(e: &Expr) -> &'static str {
@@ -1123,12 +1140,13 @@ fn join_kind(op: &Operator, left: Table, env: &Env, kind: &str, lookup: bool) ->
                 .ok_or_else(|| EngineError::Query(format!("join: unknown right column `{r}`")))
         })
         .collect::<Result<_>>()?;
+    // Null keys match each other, as in Kusto's joins.
     let key = |r: &Row, idx: &[usize]| -> Option<Vec<GroupKey>> {
-        let k: Vec<GroupKey> = idx
-            .iter()
-            .map(|&i| r.values[i].scalar().group_key())
-            .collect();
-        (!k.contains(&GroupKey::Null)).then_some(k)
+        Some(
+            idx.iter()
+                .map(|&i| r.values[i].scalar().group_key())
+                .collect(),
+        )
     };
     let mut index: HashMap<Vec<GroupKey>, Vec<usize>> = HashMap::new();
     for (i, r) in right.rows.iter().enumerate() {
@@ -1243,8 +1261,14 @@ fn join_kind(op: &Operator, left: Table, env: &Env, kind: &str, lookup: bool) ->
 }
 
 fn union(op: &Operator, first: Option<Table>, env: &Env) -> Result<Table> {
-    let mut tables: Vec<Table> = first.into_iter().collect();
+    // Each table with the name `withsource=` gives it: a stored table's own name, else
+    // `union_argN` by position, as Kusto names them.
+    let mut tables: Vec<(String, Table)> = first
+        .into_iter()
+        .map(|t| ("union_arg0".to_string(), t))
+        .collect();
     for it in op.items(None) {
+        let position = format!("union_arg{}", tables.len());
         match &it.expr {
             Expr::Name {
                 name,
@@ -1257,15 +1281,23 @@ fn union(op: &Operator, first: Option<Table>, env: &Env) -> Result<Table> {
                     .into_iter()
                     .filter(|n| n.starts_with(name.as_str()))
                 {
-                    tables.push(named_table(&n, env, None)?);
+                    tables.push((n.clone(), named_table(&n, env, None)?));
                 }
             }
-            e => tables.push(eval_tabular(e, env)?),
+            Expr::Name { name, .. } if !env.vars.contains_key(name) => {
+                tables.push((name.clone(), eval_tabular(&it.expr, env)?));
+            }
+            e => tables.push((position, eval_tabular(e, env)?)),
         }
     }
+    let source = op
+        .param("withsource")
+        .or_else(|| op.param("WithSource"))
+        .and_then(Expr::as_name)
+        .map(str::to_string);
     let inner = op.param("kind").and_then(Expr::as_name) == Some("inner");
     let mut columns: Vec<Column> = Vec::new();
-    for t in &tables {
+    for (_, t) in &tables {
         for c in &t.columns {
             if !columns.iter().any(|x| x.name == c.name) {
                 columns.push(c.clone());
@@ -1273,26 +1305,36 @@ fn union(op: &Operator, first: Option<Table>, env: &Env) -> Result<Table> {
         }
     }
     if inner {
-        columns.retain(|c| tables.iter().all(|t| t.index_of(&c.name).is_some()));
+        columns.retain(|c| tables.iter().all(|(_, t)| t.index_of(&c.name).is_some()));
     }
     let mut rows = Vec::new();
-    for t in tables {
+    for (name, t) in tables {
         let map: Vec<Option<usize>> = columns.iter().map(|c| t.index_of(&c.name)).collect();
+        let tag = Value::str(&name);
         for r in t.rows {
-            let values = map
-                .iter()
-                .zip(&columns)
-                .map(|(m, c)| {
-                    m.map_or(Value::null_of(c.ty), |i| {
-                        r.values[i].clone().convert_keep(c.ty)
-                    })
+            let mut values: Vec<Value> = Vec::with_capacity(map.len() + 1);
+            if source.is_some() {
+                values.push(tag.clone());
+            }
+            values.extend(map.iter().zip(&columns).map(|(m, c)| {
+                m.map_or(Value::null_of(c.ty), |i| {
+                    r.values[i].clone().convert_keep(c.ty)
                 })
-                .collect();
+            }));
             rows.push(Row {
                 values,
                 provenance: r.provenance,
             });
         }
+    }
+    if let Some(name) = source {
+        columns.insert(
+            0,
+            Column {
+                name,
+                ty: Type::String,
+            },
+        );
     }
     Ok(Table { columns, rows })
 }
@@ -1367,10 +1409,11 @@ fn mv_expand(op: &Operator, t: Table, env: &Env) -> Result<Table> {
                         serde_json::Value::Object(o) => {
                             o.iter().map(|(k, v)| serde_json::json!({ k: v })).collect()
                         }
-                        serde_json::Value::Null => vec![],
+                        // A null expands to one row holding null; an empty array to none.
+                        serde_json::Value::Null => vec![serde_json::Value::Null],
                         other => vec![other.clone()],
                     },
-                    Value::Null => vec![],
+                    Value::Null => vec![serde_json::Value::Null],
                     other => vec![other.to_json()],
                 })
             })
