@@ -391,8 +391,32 @@ fn source_operator(op: &Operator, env: &Env) -> Result<Table> {
             })
         }
         "union" => union(op, None, env),
+        "search" => {
+            // Every table given with `in (...)`, else every bound table.
+            let names: Vec<String> = match op.items(Some("in")) {
+                [] => env.catalog.table_names(),
+                items => items
+                    .iter()
+                    .filter_map(|it| it.expr.as_name().map(str::to_string))
+                    .collect(),
+            };
+            let mut tables = Vec::new();
+            for n in names {
+                tables.push((n.clone(), named_table(&n, env, None)?));
+            }
+            search_with(op, tables, env)
+        }
         other => unsupported(format!("operator `{other}`")),
     }
+}
+
+/// `search`'s predicate and case option applied to named tables.
+fn search_with(op: &Operator, tables: Vec<(String, Table)>, env: &Env) -> Result<Table> {
+    let Some(pred) = op.items(None).first() else {
+        return err("search needs a predicate");
+    };
+    let cs = op.param("kind").and_then(Expr::as_name) == Some("case_sensitive");
+    crate::search::search(tables, &pred.expr, cs, env)
 }
 
 fn schema(items: &[Item]) -> Result<Vec<Column>> {
@@ -537,6 +561,7 @@ fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
             join_kind(op, t, env, &kind, true)
         }
         "union" => union(op, Some(t), env),
+        "search" => search_with(op, vec![("search_arg0".to_string(), t)], env),
         "mv-expand" | "mvexpand" => mv_expand(op, t, env),
         "parse" | "parse-where" => parse_op(op, t, env),
         "serialize" => {

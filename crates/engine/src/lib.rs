@@ -18,6 +18,7 @@ mod grams;
 mod lists;
 mod prefilter;
 mod scan;
+mod search;
 mod source;
 mod table;
 mod teddy;

@@ -300,3 +300,24 @@ fn window_functions_and_extend_order() {
     let bad = kql::parse("print x = 1 | serialize y = prev(x, 0)").unwrap();
     assert!(run_query(&bad, Arc::new(Catalog::new())).is_err());
 }
+
+/// `search`: terms in any column as `has` matches them, wildcards, one column, predicates.
+#[test]
+fn search_matches_terms_in_any_column() {
+    let count = |q: &str| run(q).rows.len();
+    let data = "datatable(host:string, env:string, n:long)['web01','prod',1, 'db02','dev',2, 'web03','prod',3]";
+    assert_eq!(count(&format!("{data} | search 'web*'")), 2);
+    assert_eq!(
+        count(&format!("{data} | search 'web*' and env == 'dev'")),
+        0
+    );
+    assert_eq!(count(&format!("{data} | search 'PROD'")), 2);
+    assert_eq!(count(&format!("{data} | search 'pro'")), 0);
+    assert_eq!(count(&format!("{data} | search host:'db02' or '3'")), 2);
+    assert_eq!(
+        count(&format!("{data} | search kind=case_sensitive 'PROD'")),
+        0
+    );
+    let t = run(&format!("{data} | search 'dev'"));
+    assert_eq!(t.columns[0].name, "$table");
+}
