@@ -321,3 +321,21 @@ fn search_matches_terms_in_any_column() {
     let t = run(&format!("{data} | search 'dev'"));
     assert_eq!(t.columns[0].name, "$table");
 }
+
+/// `parse kind=regex` and `parse-kv`.
+#[test]
+fn parse_regex_and_key_values() {
+    let t = run("print s = 'IP=10.0.0.1 port=8080' | parse kind=regex s with 'IP=' ip:string ' port=' port:long");
+    assert_eq!(t.rows[0].values[1].to_kusto_string(), "10.0.0.1");
+    assert_eq!(t.rows[0].values[2].to_kusto_string(), "8080");
+    let t = run(
+        "print s = \"user = 'alice smith';role=admin;user=bob\" \
+         | parse-kv s as (user:string, role:string, missing:long) with (pair_delimiter=';', kv_delimiter='=', quote=\"'\")",
+    );
+    let v: Vec<String> = t.rows[0]
+        .values
+        .iter()
+        .map(Value::to_kusto_string)
+        .collect();
+    assert_eq!(v[1..], ["alice smith", "admin", ""]);
+}
