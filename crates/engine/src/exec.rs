@@ -565,6 +565,7 @@ fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
         "mv-expand" | "mvexpand" => mv_expand(op, t, env),
         "parse" | "parse-where" => parse_op(op, t, env),
         "parse-kv" => parse_kv(op, t, env),
+        "make-series" => crate::series::make_series(op, t, env),
         "serialize" => {
             if op.items(None).is_empty() {
                 Ok(t)
@@ -669,7 +670,7 @@ fn scalar_arg(op: &Operator, env: &Env) -> Result<Value> {
 }
 
 /// The name an unnamed projected expression gets.
-fn auto_name(e: &Expr, i: usize) -> String {
+pub(crate) fn auto_name(e: &Expr, i: usize) -> String {
     match e {
         Expr::Name { name, .. } => name.clone(),
         Expr::Member(_, n, _) => n.clone(),

@@ -156,7 +156,13 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             Ok(())
         }
     };
-    if let Some(r) = crate::calendar::call(&lname, &v).or_else(|| crate::arrays::call(&lname, &v)) {
+    if lname == "array_index_of" && matches!(v.get(1), Some(Value::Null)) {
+        return err("array_index_of() cannot look up null");
+    }
+    if let Some(r) = crate::calendar::call(&lname, &v)
+        .or_else(|| crate::arrays::call(&lname, &v))
+        .or_else(|| crate::series::call(&lname, &v))
+    {
         return Ok(r);
     }
     Ok(match lname.as_str() {

@@ -19,6 +19,7 @@ mod lists;
 mod prefilter;
 mod scan;
 mod search;
+mod series;
 mod source;
 mod table;
 mod teddy;

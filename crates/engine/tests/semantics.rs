@@ -339,3 +339,32 @@ fn parse_regex_and_key_values() {
         .collect();
     assert_eq!(v[1..], ["alice smith", "admin", ""]);
 }
+
+/// `make-series`: bins from `from` to `to` (exclusive), defaults for empty bins, groups.
+#[test]
+fn make_series_bins_and_defaults() {
+    let t = run(
+        "datatable(t:long, v:long, g:string)[ 1,10,'a', 3,30,'a', 2,5,'b' ] \
+         | make-series s = sum(v) default = -1, c = count() on t from 1 to 4 step 1 by g",
+    );
+    let json = |r: usize, c: usize| t.rows[r].values[c].to_json().to_string();
+    assert_eq!(
+        t.columns
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect::<Vec<_>>(),
+        ["g", "s", "c", "t"]
+    );
+    assert_eq!(json(0, 1), "[10,-1,30]");
+    assert_eq!(json(0, 2), "[1,0,1]");
+    assert_eq!(json(1, 1), "[-1,5,-1]");
+    assert_eq!(json(0, 3), "[1,2,3]");
+    let t = run(
+        "print s = dynamic([1, 5, 2]) | extend g = series_greater(s, 2), d = series_subtract(s, 1)",
+    );
+    assert_eq!(
+        t.rows[0].values[1].to_json().to_string(),
+        "[false,true,false]"
+    );
+    assert_eq!(t.rows[0].values[2].to_json().to_string(), "[0,4,1]");
+}
