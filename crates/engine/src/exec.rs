@@ -563,9 +563,16 @@ fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
         "union" => union(op, Some(t), env),
         "search" => search_with(op, vec![("search_arg0".to_string(), t)], env),
         "mv-expand" | "mvexpand" => mv_expand(op, t, env),
+        "mv-apply" | "mvapply" => mv_apply(op, t, env),
         "parse" | "parse-where" => parse_op(op, t, env),
         "parse-kv" => parse_kv(op, t, env),
         "make-series" => crate::series::make_series(op, t, env),
+        "top-nested" => top_nested(op, t, env),
+        "evaluate" => match op.items(None).first().map(|it| &it.expr) {
+            Some(Expr::Call { func, args, .. }) if func == "bag_unpack" => bag_unpack(args, t, env),
+            Some(Expr::Call { func, .. }) => unsupported(format!("evaluate {func}()")),
+            _ => err("evaluate needs a plugin call"),
+        },
         "serialize" => {
             if op.items(None).is_empty() {
                 Ok(t)
@@ -1374,6 +1381,317 @@ impl Value {
             self.convert(ty)
         }
     }
+}
+
+/// `evaluate bag_unpack(COLUMN [, PREFIX])`: a column for each key of the bags in COLUMN
+/// (in order of first appearance, named PREFIX + key), which replaces it.
+fn bag_unpack(args: &[Item], t: Table, env: &Env) -> Result<Table> {
+    let Some(Expr::Name { name: bag, .. }) = args.first().map(|a| &a.expr) else {
+        return err("bag_unpack() takes a dynamic column");
+    };
+    let Some(bi) = t.index_of(bag) else {
+        return err(format!("bag_unpack(): unknown column `{bag}`"));
+    };
+    let prefix = match args.get(1) {
+        Some(a) => eval(
+            &a.expr,
+            &Scope {
+                columns: &[],
+                values: &[],
+                env,
+            },
+        )?
+        .to_kusto_string(),
+        None => String::new(),
+    };
+    let mut keys: Vec<String> = Vec::new();
+    for r in &t.rows {
+        if let Value::Dynamic(j) = &r.values[bi] {
+            for k in j.as_object().into_iter().flat_map(|o| o.keys()) {
+                if !keys.contains(k) {
+                    keys.push(k.clone());
+                }
+            }
+        }
+    }
+    // A key's type: long, real, string or bool when every value has it, else dynamic.
+    let type_of = |k: &str| -> Type {
+        let mut ty: Option<Type> = None;
+        for r in &t.rows {
+            let Value::Dynamic(j) = &r.values[bi] else {
+                continue;
+            };
+            let Some(x) = j.get(k).filter(|x| !x.is_null()) else {
+                continue;
+            };
+            let this = match x {
+                serde_json::Value::Bool(_) => Type::Bool,
+                serde_json::Value::Number(n) if n.is_i64() => Type::Long,
+                serde_json::Value::Number(_) => Type::Real,
+                serde_json::Value::String(_) => Type::String,
+                _ => Type::Dynamic,
+            };
+            ty = match ty {
+                None => Some(this),
+                Some(t) if t == this => Some(t),
+                Some(_) => Some(Type::Dynamic),
+            };
+        }
+        ty.unwrap_or(Type::Dynamic)
+    };
+    let mut columns: Vec<Column> = Vec::new();
+    // Where each output column comes from: an input column or a key.
+    enum From {
+        Column(usize),
+        Key(String),
+    }
+    let mut plan: Vec<From> = Vec::new();
+    for (ci, c) in t.columns.iter().enumerate() {
+        if ci == bi {
+            // A key named as the unpacked column takes its place.
+            if let Some(k) = keys.iter().find(|k| format!("{prefix}{k}") == *bag) {
+                columns.push(Column {
+                    name: bag.clone(),
+                    ty: type_of(k),
+                });
+                plan.push(From::Key(k.clone()));
+            }
+            continue;
+        }
+        columns.push(c.clone());
+        plan.push(From::Column(ci));
+    }
+    for k in &keys {
+        let name = format!("{prefix}{k}");
+        if name == *bag {
+            continue;
+        }
+        if columns.iter().any(|c| c.name == name) {
+            return err(format!(
+                "bag_unpack(): key `{k}` clashes with column `{name}`"
+            ));
+        }
+        columns.push(Column {
+            name,
+            ty: type_of(k),
+        });
+        plan.push(From::Key(k.clone()));
+    }
+    let rows = t
+        .rows
+        .into_iter()
+        .map(|r| {
+            let values = plan
+                .iter()
+                .zip(&columns)
+                .map(|(p, c)| match p {
+                    From::Column(ci) => r.values[*ci].clone(),
+                    From::Key(k) => match &r.values[bi] {
+                        Value::Dynamic(j) => match j.get(k.as_str()) {
+                            Some(x) if c.ty == Type::Dynamic => Value::from_json(x),
+                            Some(x) => Value::from_json(x).scalar().convert(c.ty),
+                            None => Value::null_of(c.ty),
+                        },
+                        _ => Value::null_of(c.ty),
+                    },
+                })
+                .collect();
+            Row {
+                values,
+                provenance: r.provenance,
+            }
+        })
+        .collect();
+    Ok(Table { columns, rows })
+}
+
+/// One level of `top-nested N of KEY by AGG [asc|desc]`.
+struct NestedLevel<'a> {
+    take: Option<usize>,
+    key: &'a Item,
+    agg: &'a Item,
+    ascending: bool,
+}
+
+/// `top-nested`: the top N keys by an aggregate, then within each the top N of the next
+/// key, and so on; a row per path, each level giving its key and `aggregated_KEY`.
+fn top_nested(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    let mut levels: Vec<NestedLevel> = Vec::new();
+    let mut take: Option<usize> = None;
+    let mut key: Option<&Item> = None;
+    for c in &op.clauses {
+        match c.keyword.as_deref() {
+            None => {
+                take = match c.items.first() {
+                    Some(it) => {
+                        let n = eval(
+                            &it.expr,
+                            &Scope {
+                                columns: &[],
+                                values: &[],
+                                env,
+                            },
+                        )?;
+                        n.scalar().as_i64().map(|n| n.max(0) as usize)
+                    }
+                    None => None,
+                }
+            }
+            Some("of") => key = c.items.first(),
+            Some("by") => {
+                let (Some(k), Some(a)) = (key.take(), c.items.first()) else {
+                    return err("top-nested reads `top-nested N of KEY by AGGREGATE`");
+                };
+                levels.push(NestedLevel {
+                    take: take.take(),
+                    key: k,
+                    agg: a,
+                    ascending: a.order == Some(kql::SortOrder::Asc),
+                });
+            }
+            Some(_) => return unsupported("top-nested with others"),
+        }
+    }
+    let all: Vec<usize> = (0..t.rows.len()).collect();
+    let paths = nested_paths(&levels, &t, &all, env)?;
+    let mut columns = Vec::new();
+    for (d, l) in levels.iter().enumerate() {
+        let name = l
+            .key
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| auto_name(&l.key.expr, d));
+        let agg_name = l
+            .agg
+            .names
+            .first()
+            .cloned()
+            .unwrap_or_else(|| format!("aggregated_{name}"));
+        for (n, k) in [(name, 2 * d), (agg_name, 2 * d + 1)] {
+            let ty = paths
+                .iter()
+                .find_map(|p| p[k].type_of())
+                .unwrap_or(Type::String);
+            columns.push(Column {
+                name: unique_name(&n, &columns),
+                ty,
+            });
+        }
+    }
+    Ok(Table {
+        columns,
+        rows: paths.into_iter().map(Row::new).collect(),
+    })
+}
+
+fn nested_paths(
+    levels: &[NestedLevel],
+    t: &Table,
+    rows: &[usize],
+    env: &Env,
+) -> Result<Vec<Vec<Value>>> {
+    let Some((level, deeper)) = levels.split_first() else {
+        return Ok(vec![Vec::new()]);
+    };
+    let Expr::Call { func, args, .. } = &level.agg.expr else {
+        return err("top-nested: `by` takes an aggregation such as sum(x)");
+    };
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut groups: Vec<(Value, Vec<usize>)> = Vec::new();
+    for &i in rows {
+        let k = eval(
+            &level.key.expr,
+            &Scope {
+                columns: &t.columns,
+                values: &t.rows[i].values,
+                env,
+            },
+        )?
+        .scalar();
+        let g = *index.entry(k.group_key()).or_insert_with(|| {
+            groups.push((k, Vec::new()));
+            groups.len() - 1
+        });
+        groups[g].1.push(i);
+    }
+    let mut ranked = Vec::with_capacity(groups.len());
+    for (k, members) in groups {
+        let group: Vec<&Row> = members.iter().map(|&i| &t.rows[i]).collect();
+        let agg = aggregate::aggregate(func, args, &t.columns, &group, env)?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null);
+        ranked.push((k, agg, members));
+    }
+    ranked.sort_by(|a, b| {
+        let o = a.1.compare(&b.1).unwrap_or(std::cmp::Ordering::Equal);
+        if level.ascending {
+            o
+        } else {
+            o.reverse()
+        }
+    });
+    ranked.truncate(level.take.unwrap_or(usize::MAX));
+    let mut out = Vec::new();
+    for (k, agg, members) in ranked {
+        for tail in nested_paths(deeper, t, &members, env)? {
+            let mut path = vec![k.clone(), agg.clone()];
+            path.extend(tail);
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// `mv-apply x = ARRAY on (subquery)`: for each row, the subquery runs over the row
+/// expanded as mv-expand would; each row it gives is output after the input row's columns
+/// that the subquery's result does not have.
+fn mv_apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    let Some(Expr::Paren(sub, _)) = op.items(Some("on")).first().map(|it| &it.expr) else {
+        return err("mv-apply needs `on (subquery)`");
+    };
+    let Expr::Pipe { ops, .. } = sub.as_ref() else {
+        return err("mv-apply needs `on (subquery)`");
+    };
+    let Table { columns, rows } = t;
+    // The subquery of one row, over the row expanded.
+    let apply_one = |rows: Vec<Row>| -> Result<Table> {
+        let input = mv_expand(
+            op,
+            Table {
+                columns: columns.clone(),
+                rows,
+            },
+            env,
+        )?;
+        run_ops(ops, input, env)
+    };
+    let empty = apply_one(Vec::new())?;
+    let outer: Vec<usize> = (0..columns.len())
+        .filter(|&i| empty.index_of(&columns[i].name).is_none())
+        .collect();
+    let mut out_columns: Vec<Column> = outer.iter().map(|&i| columns[i].clone()).collect();
+    out_columns.extend(empty.columns.iter().cloned());
+    let mut out_rows = Vec::new();
+    for r in rows {
+        let result = apply_one(vec![r.clone()])?;
+        if result.columns.len() != empty.columns.len() {
+            return err("mv-apply: the subquery gave different columns for different rows");
+        }
+        for x in result.rows {
+            let mut values: Vec<Value> = outer.iter().map(|&i| r.values[i].clone()).collect();
+            values.extend(x.values);
+            out_rows.push(Row {
+                values,
+                provenance: r.provenance.clone(),
+            });
+        }
+    }
+    Ok(Table {
+        columns: out_columns,
+        rows: out_rows,
+    })
 }
 
 fn mv_expand(op: &Operator, t: Table, env: &Env) -> Result<Table> {

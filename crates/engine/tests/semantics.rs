@@ -368,3 +368,33 @@ fn make_series_bins_and_defaults() {
     );
     assert_eq!(t.rows[0].values[2].to_json().to_string(), "[0,4,1]");
 }
+
+/// mv-apply, top-nested and evaluate bag_unpack.
+#[test]
+fn mv_apply_top_nested_and_bag_unpack() {
+    let t = run(
+        "datatable(g:string, l:dynamic)['a', dynamic([1,5,2]), 'b', dynamic([7])] \
+         | mv-apply x = l to typeof(long) on (summarize mx = max(x)) | project g, mx",
+    );
+    let cells: Vec<String> = t
+        .rows
+        .iter()
+        .flat_map(|r| r.values.iter().map(Value::to_kusto_string))
+        .collect();
+    assert_eq!(cells, ["a", "5", "b", "7"]);
+    let t = run(
+        "datatable(c:string, s:string, v:long)['a','x',10, 'a','y',20, 'b','x',30, 'b','z',5] \
+         | top-nested 2 of c by sum(v), top-nested 1 of s by sum(v)",
+    );
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["c", "aggregated_c", "s", "aggregated_s"]);
+    let cells: Vec<String> = t
+        .rows
+        .iter()
+        .flat_map(|r| r.values.iter().map(Value::to_kusto_string))
+        .collect();
+    assert_eq!(cells, ["b", "35", "x", "30", "a", "30", "y", "20"]);
+    let t = run("print k = 1, d = dynamic({'a': 1, 'b': 'two'}) | evaluate bag_unpack(d, 'p_')");
+    let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["k", "p_a", "p_b"]);
+}
