@@ -568,6 +568,7 @@ fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
         "parse-kv" => parse_kv(op, t, env),
         "make-series" => crate::series::make_series(op, t, env),
         "top-nested" => top_nested(op, t, env),
+        "scan" => crate::scan_operator::scan(op, t, env),
         "evaluate" => match op.items(None).first().map(|it| &it.expr) {
             Some(Expr::Call { func, args, .. }) if func == "bag_unpack" => bag_unpack(args, t, env),
             Some(Expr::Call { func, .. }) => unsupported(format!("evaluate {func}()")),

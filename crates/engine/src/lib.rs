@@ -18,6 +18,7 @@ mod grams;
 mod lists;
 mod prefilter;
 mod scan;
+mod scan_operator;
 mod search;
 mod series;
 mod source;

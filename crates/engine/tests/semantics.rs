@@ -398,3 +398,21 @@ fn mv_apply_top_nested_and_bag_unpack() {
     let names: Vec<&str> = t.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["k", "p_a", "p_b"]);
 }
+
+/// scan with one step: state through `s.x`, defaults through bare names, unmatched rows out.
+#[test]
+fn scan_carries_a_steps_state() {
+    let t = run(
+        "datatable(t:long, v:long)[1,5, 2,3, 3,99, 4,7] | sort by t asc \
+         | scan declare (mx:long = 0, fresh:long = 0) with (step s: v != 3 => mx = max_of(s.mx, v), fresh = fresh + v;)",
+    );
+    let col = |i: usize| -> Vec<String> {
+        t.rows
+            .iter()
+            .map(|r| r.values[i].to_kusto_string())
+            .collect()
+    };
+    assert_eq!(col(0), ["1", "3", "4"]);
+    assert_eq!(col(2), ["5", "99", "99"]);
+    assert_eq!(col(3), ["5", "99", "7"]);
+}
