@@ -556,7 +556,7 @@ fn arith(op: &str, a: &Value, b: &Value) -> Result<Value> {
                 "-" => x - y,
                 "*" => x * y,
                 "/" => x / y,
-                _ => x % y,
+                _ => x.rem_euclid(y),
             })
         }
         (DateTime(x), DateTime(y)) if op == "-" => Timespan(x - y),

@@ -63,7 +63,8 @@ pub fn return_type(name: &str) -> Option<Type> {
         "strlen" | "toint" | "tolong" | "array_length" | "countof" | "indexof"
         | "datetime_diff" | "dayofmonth" | "dayofyear" | "getyear" | "getmonth" | "hash"
         | "week_of_year" | "hourofday" | "bin_auto" | "array_index_of" | "toscalar_long"
-        | "monthofyear" | "datetime_part" | "string_size" => Type::Long,
+        | "monthofyear" | "datetime_part" | "string_size" | "row_number" | "row_rank_min"
+        | "row_rank_dense" => Type::Long,
         "toreal" | "todouble" | "todecimal" | "sqrt" | "log" | "log10" | "log2" | "exp" | "pow"
         | "rand" | "array_sum" | "sign" | "jaccard_index" | "sin" | "cos" | "tan" | "asin"
         | "acos" | "atan" | "atan2" | "cot" | "degrees" | "radians" | "pi" => Type::Real,
@@ -301,7 +302,7 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             let start = n(2).unwrap_or(0);
             let start = if start < 0 { len + start } else { start };
             if !(0..=len).contains(&start) {
-                return Ok(Value::Null);
+                return Ok(Value::Long(-1));
             }
             let end = match n(3) {
                 Some(l) if l >= 0 => (start + l).min(len),
@@ -418,7 +419,25 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         "make_datetime" => {
             need(3)?;
             let secs = f(5).unwrap_or(0.0);
-            Value::DateTime(ticks_from_parts(
+            let (mo, d) = (n(1).unwrap_or(1), n(2).unwrap_or(1));
+            let (h, mi) = (n(3).unwrap_or(0), n(4).unwrap_or(0));
+            let days_in_month = |y: i64, m: i64| -> i64 {
+                let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                (ticks_from_parts(next.0, next.1, 1, 0, 0, 0, 0)
+                    - ticks_from_parts(y, m, 1, 0, 0, 0, 0))
+                    / TICKS_PER_DAY
+            };
+            let y = n(0).unwrap_or(0);
+            if !(1..=12).contains(&mo)
+                || d < 1
+                || d > days_in_month(y, mo)
+                || !(0..24).contains(&h)
+                || !(0..60).contains(&mi)
+                || !(0.0..60.0).contains(&secs)
+            {
+                return Ok(Value::Null);
+            }
+            crate::calendar::datetime(ticks_from_parts(
                 n(0).unwrap_or(0),
                 n(1).unwrap_or(1),
                 n(2).unwrap_or(1),
@@ -524,8 +543,12 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         )),
         "set_has_element" => match v.first() {
             Some(Value::Dynamic(j)) => Value::Bool(j.as_array().is_some_and(|a| {
-                a.iter()
-                    .any(|x| Value::from_json(x).equals(&v[1]) == Some(true))
+                // Strictly by type: "2" is not an element of [1, 2, 3].
+                let want = v[1].to_json();
+                a.iter().any(|x| {
+                    x.is_string() == want.is_string()
+                        && Value::from_json(x).equals(&v[1]) == Some(true)
+                })
             })),
             _ => Value::Null,
         },
@@ -688,7 +711,10 @@ fn months_of(part: &str) -> Option<i64> {
 
 fn datetime_add(part: &str, amount: i64, t: i64) -> Result<Value> {
     if let Some(per) = datetime_part_ticks(part) {
-        return Ok(Value::DateTime(t + amount * per));
+        return Ok(amount
+            .checked_mul(per)
+            .and_then(|d| t.checked_add(d))
+            .map_or(Value::Null, crate::calendar::datetime));
     }
     let Some(m) = months_of(part) else {
         return err(format!("unknown datetime part {part:?}"));
@@ -716,7 +742,7 @@ fn datetime_add(part: &str, amount: i64, t: i64) -> Result<Value> {
         30,
         31,
     ][(nm - 1) as usize];
-    Ok(Value::DateTime(
+    Ok(crate::calendar::datetime(
         ticks_from_parts(ny, nm, d.min(last), 0, 0, 0, 0) + tod,
     ))
 }

@@ -194,6 +194,10 @@ impl Value {
             Type::Bool => self.as_bool().map_or(Value::Null, Value::Bool),
             Type::Int | Type::Long => match self {
                 Value::Real(f) if !f.is_finite() => Value::Null,
+                // Text past the range of int is no int (numbers wrap, text does not).
+                Value::String(s) if ty == Type::Int => parse_long(s)
+                    .filter(|n| i32::try_from(*n).is_ok())
+                    .map_or(Value::Null, Value::Long),
                 v => v.as_i64().map_or(Value::Null, |n| {
                     Value::Long(if ty == Type::Int { n as i32 as i64 } else { n })
                 }),
@@ -360,12 +364,21 @@ fn parse_long(s: &str) -> Option<i64> {
     t.parse::<i64>().ok()
 }
 
+/// A real in a string, as `todouble` reads it: a decimal number (exponent allowed), or
+/// `NaN`, `inf`, `Infinity` with a sign.
 fn parse_real(s: &str) -> Option<f64> {
     let t = s.trim();
-    match t.to_ascii_lowercase().as_str() {
-        "nan" => Some(f64::NAN),
-        "inf" | "+inf" | "infinity" => Some(f64::INFINITY),
-        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        _ => t.parse().ok(),
+    match t {
+        "inf" | "+inf" | "Inf" | "+Inf" | "Infinity" | "+Infinity" => return Some(f64::INFINITY),
+        "-inf" | "-Inf" | "-Infinity" => return Some(f64::NEG_INFINITY),
+        _ if t.eq_ignore_ascii_case("nan") => return Some(f64::NAN),
+        _ => {}
     }
+    // Rust's parser also takes "INF" and "infinity" in any case; Kusto does not.
+    if t.bytes()
+        .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E')
+    {
+        return None;
+    }
+    t.parse().ok()
 }
