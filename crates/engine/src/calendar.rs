@@ -100,6 +100,10 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
 /// The first (or, for `end`, last) tick of the day, week, month or year holding `t`,
 /// moved by `offset` such periods. Weeks start on Sunday.
 fn period_bound(t: i64, unit: &str, offset: i64, end: bool) -> Option<i64> {
+    // Past about 30,000 years every result is out of range anyway.
+    if offset.unsigned_abs() > 10_000_000 {
+        return None;
+    }
     let day = t.div_euclid(TICKS_PER_DAY);
     let start_day = |first: i64, next: i64| -> i64 {
         if end {

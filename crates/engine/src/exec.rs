@@ -12,6 +12,7 @@ use crate::functions::{calls_any, return_type};
 use crate::table::{unique_name, Column, Row, Table};
 use crate::value::{GroupKey, Type, Value};
 use kql::{Expr, Item, LetValue, Operator, Param, SortOrder, Statement, StatementKind};
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -382,7 +383,19 @@ fn source_operator(op: &Operator, env: &Env) -> Result<Table> {
                     break;
                 }
                 rows.push(Row::new(vec![cur.clone()]));
-                cur = crate::eval::apply_binary("+", &cur, &step)?;
+                let next = crate::eval::apply_binary("+", &cur, &step)?;
+                // A sum that wraps around (or stands still) ends the range.
+                let moved = next.compare(&cur);
+                if moved
+                    != Some(if forward {
+                        Ordering::Greater
+                    } else {
+                        Ordering::Less
+                    })
+                {
+                    break;
+                }
+                cur = next;
             }
             let ty = from.type_of().unwrap_or(Type::Long);
             Ok(Table {

@@ -428,7 +428,8 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
                     / TICKS_PER_DAY
             };
             let y = n(0).unwrap_or(0);
-            if !(1..=12).contains(&mo)
+            if !(1..=9999).contains(&y)
+                || !(1..=12).contains(&mo)
                 || d < 1
                 || d > days_in_month(y, mo)
                 || !(0..24).contains(&h)
@@ -722,7 +723,13 @@ fn datetime_add(part: &str, amount: i64, t: i64) -> Result<Value> {
     let day = t.div_euclid(TICKS_PER_DAY);
     let tod = t.rem_euclid(TICKS_PER_DAY);
     let (y, mo, d) = civil_from_days(day);
-    let total = y * 12 + (mo - 1) + amount * m;
+    let Some(total) = amount
+        .checked_mul(m)
+        .and_then(|a| a.checked_add(y * 12 + (mo - 1)))
+        .filter(|t| t.abs() < 12 * 100_000)
+    else {
+        return Ok(Value::Null);
+    };
     let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
     let last = [
         31,

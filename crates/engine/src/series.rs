@@ -423,7 +423,19 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
                 }
                 out.push(cur.to_json());
                 match crate::eval::apply_binary("+", &cur, &step) {
-                    Ok(n) if !n.is_null() => cur = n,
+                    // Stop where the sum wraps around instead of moving on.
+                    Ok(n) if !n.is_null() => {
+                        let moved = n.compare(&cur);
+                        let onward = if ascending {
+                            moved == Some(std::cmp::Ordering::Greater)
+                        } else {
+                            moved == Some(std::cmp::Ordering::Less)
+                        };
+                        if !onward {
+                            break;
+                        }
+                        cur = n;
+                    }
                     _ => break,
                 }
                 if step.as_f64() == Some(0.0) {
