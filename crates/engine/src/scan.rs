@@ -133,6 +133,14 @@ pub fn scan_file(
 ) -> crate::Result<()> {
     let io = io_error(file);
     let len = std::fs::metadata(path).map_err(&io)?.len();
+    if len > start && threads() > 1 {
+        let f = std::fs::File::open(path).map_err(&io)?;
+        // SAFETY: the map is only read. A file truncated by another program while it is
+        // mapped would fault on access; exported logs are not written while hunted.
+        if let Ok(map) = unsafe { memmap2::Mmap::map(&f) } {
+            return scan_mapped(&map, start as usize, shape, prefilter, each);
+        }
+    }
     let count = len.saturating_sub(start).div_ceil(FILE_CHUNK as u64);
     let job = |k: u64, f: &mut std::fs::File, buf: &mut Vec<u8>| {
         read_chunk(f, start, len, k, buf).map(|range| {
@@ -221,6 +229,79 @@ pub fn scan_file(
         };
         drop(work_tx);
         result
+    })
+}
+
+/// Bytes a chunk of a mapped file holds.
+const MAP_CHUNK: usize = if cfg!(test) { CHUNK } else { 1 << 20 };
+
+/// The start of the first line that starts at or after `at`.
+fn line_start_from(map: &[u8], at: usize, start: usize) -> usize {
+    if at <= start {
+        return start;
+    }
+    memchr::memchr(b'\n', &map[at - 1..]).map_or(map.len(), |i| at + i)
+}
+
+/// [`scan_file`] over a memory map of the file: no copy from the page cache. Workers take
+/// chunks in turn and scan the lines that start in them; `each` receives them in order.
+fn scan_mapped(
+    map: &[u8],
+    start: usize,
+    shape: Shape,
+    prefilter: &Prefilter,
+    each: &mut Each,
+) -> crate::Result<()> {
+    let count = (map.len() - start).div_ceil(MAP_CHUNK);
+    let range = |k: usize| {
+        let s = start + k * MAP_CHUNK;
+        let e = (s + MAP_CHUNK).min(map.len());
+        line_start_from(map, s, start)
+            ..line_start_from(map, e, start).max(line_start_from(map, s, start))
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let (done_tx, done_rx) = mpsc::channel::<(usize, ChunkScan, std::ops::Range<usize>)>();
+    std::thread::scope(|s| {
+        for _ in 0..threads() {
+            let (next, stop, done_tx, range) = (&next, &stop, done_tx.clone(), &range);
+            s.spawn(move || loop {
+                use std::sync::atomic::Ordering::Relaxed;
+                let k = next.fetch_add(1, Relaxed);
+                if k >= count || stop.load(Relaxed) {
+                    return;
+                }
+                let r = range(k);
+                let mut scan = scan_part(&map[r.clone()], shape, prefilter);
+                scan.offset = r.start as u64;
+                if done_tx.send((k, scan, r)).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let mut pending: BTreeMap<usize, (ChunkScan, std::ops::Range<usize>)> = BTreeMap::new();
+        let mut want = 0;
+        while want < count {
+            let Some((scan, r)) = pending.remove(&want) else {
+                match done_rx.recv() {
+                    Ok((k, scan, r)) => {
+                        pending.insert(k, (scan, r));
+                        continue;
+                    }
+                    Err(_) => break,
+                }
+            };
+            match each(&scan, &map[r]) {
+                Ok(true) => {}
+                other => {
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    return other.map(|_| ());
+                }
+            }
+            want += 1;
+        }
+        Ok(())
     })
 }
 
