@@ -246,13 +246,17 @@ fn line_start_from(map: &[u8], at: usize, start: usize) -> usize {
 /// [`scan_file`] over a memory map of the file: no copy from the page cache. Workers take
 /// chunks in turn and scan the lines that start in them; `each` receives them in order.
 fn scan_mapped(
-    map: &[u8],
+    mapping: &memmap2::Mmap,
     start: usize,
     shape: Shape,
     prefilter: &Prefilter,
     each: &mut Each,
 ) -> crate::Result<()> {
+    let map: &[u8] = mapping;
     let count = (map.len() - start).div_ceil(MAP_CHUNK);
+    // Pages handed on are unmapped again (they stay in the page cache), so that resident
+    // memory holds the chunks in flight, not the whole file.
+    let mut released = 0;
     let range = |k: usize| {
         let s = start + k * MAP_CHUNK;
         let e = (s + MAP_CHUNK).min(map.len());
@@ -262,11 +266,24 @@ fn scan_mapped(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
     let (done_tx, done_rx) = mpsc::channel::<(usize, ChunkScan, std::ops::Range<usize>)>();
+    // A worker takes a token before a chunk and the consumer gives one back for each chunk
+    // it has handed on: at most `window` chunks are mapped in at once, however far the
+    // workers could run ahead.
+    let window = 4 * threads();
+    let (token_tx, token_rx) = mpsc::sync_channel::<()>(window);
+    for _ in 0..window {
+        let _ = token_tx.send(());
+    }
+    let token_rx = Mutex::new(token_rx);
     std::thread::scope(|s| {
         for _ in 0..threads() {
             let (next, stop, done_tx, range) = (&next, &stop, done_tx.clone(), &range);
+            let token_rx = &token_rx;
             s.spawn(move || loop {
                 use std::sync::atomic::Ordering::Relaxed;
+                if !matches!(token_rx.lock().map(|rx| rx.recv()), Ok(Ok(()))) {
+                    return;
+                }
                 let k = next.fetch_add(1, Relaxed);
                 if k >= count || stop.load(Relaxed) {
                     return;
@@ -292,15 +309,33 @@ fn scan_mapped(
                     Err(_) => break,
                 }
             };
-            match each(&scan, &map[r]) {
-                Ok(true) => {}
+            match each(&scan, &map[r.clone()]) {
+                Ok(true) => {
+                    let _ = token_tx.try_send(());
+                    let upto = r.end / 4096 * 4096;
+                    if upto > released {
+                        // SAFETY: the range is in the map, and dropping the pages of a
+                        // read-only file mapping only makes a later read fault them in
+                        // again from the file: no reader sees other bytes.
+                        let _ = unsafe {
+                            mapping.unchecked_advise_range(
+                                memmap2::UncheckedAdvice::DontNeed,
+                                released,
+                                upto - released,
+                            )
+                        };
+                        released = upto;
+                    }
+                }
                 other => {
                     stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    drop(token_tx);
                     return other.map(|_| ());
                 }
             }
             want += 1;
         }
+        drop(token_tx);
         Ok(())
     })
 }
