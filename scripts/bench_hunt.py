@@ -90,24 +90,33 @@ def duckdb_hunts(ips, domains, urls):
     return best, rows
 
 
-def run(name, feed, extra):
-    warm(files)
-    ips, domains, urls = indicators(feed)
+def patterns(ips, domains, urls):
+    """The indicator values as rg's literal list."""
     pats = "bench-data/patterns.txt"
     with open(pats, "w") as f:
         f.write("\n".join(ips + domains + urls) + "\n")
-    wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", feed, "--data", data, "--format", "jsonl"] + extra,
-                         )
-    findings = len(p.stdout.splitlines())
-    rg_wall, rg_rss, rp = timed(["rg", "-F", "-i", "-c", "-f", pats] + files)
-    print(f"\n== {name}: {len(ips)} IPs, {len(domains)} domains, {len(urls)} URLs")
-    print(f"iochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {findings} findings")
-    print(f"rg -F -i -f       {rg_wall:7.2f} s  {rg_rss:7.0f} MB  (iochunt / rg = {wall / rg_wall:.2f})")
+    return pats
+
+
+def report(title, label, wall, rss, count, unit, ips, domains, urls):
+    """Prints iochunt's figure, then rg's and DuckDB's over the same files and their ratios."""
+    rg_wall, _, _ = timed(["rg", "-F", "-i", "-c", "-f", patterns(ips, domains, urls)] + files)
+    print(f"\n== {title}")
+    print(f"{label:<17} {wall:7.2f} s  {rss:7.0f} MB  {count} {unit}")
+    print(f"rg -F -i -f       {rg_wall:7.2f} s  {'':>7}     (iochunt / rg = {wall / rg_wall:.2f})")
     try:
         d_wall, d_rows = duckdb_hunts(ips, domains, urls)
         print(f"DuckDB (4 hunts)  {d_wall:7.2f} s  {'':>7}     {d_rows} rows  (DuckDB / iochunt = {d_wall / wall:.1f})")
     except Exception as e:  # report, do not hide, a DuckDB failure
         print(f"DuckDB failed: {e}")
+
+
+def run(name, feed, extra):
+    warm(files)
+    ips, domains, urls = indicators(feed)
+    wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", feed, "--data", data, "--format", "jsonl"] + extra)
+    title = f"{name}: {len(ips)} IPs, {len(domains)} domains, {len(urls)} URLs"
+    report(title, "iochunt hunt", wall, rss, len(p.stdout.splitlines()), "findings", ips, domains, urls)
 
 
 def spec_hunts():
@@ -135,18 +144,8 @@ def run_query():
         wall, rss, p = timed(["target/release/iochunt", "-q", "query", q, "--data", data, "--format", "jsonl"])
         total, peak, rows = total + wall, max(peak, rss), rows + len(p.stdout.splitlines())
     ips, domains, urls = indicators(ref)
-    pats = "bench-data/patterns.txt"
-    with open(pats, "w") as f:
-        f.write("\n".join(ips + domains + urls) + "\n")
-    rg_wall, _, _ = timed(["rg", "-F", "-i", "-c", "-f", pats] + files)
-    print("\n== the four seed hunts (spec), iochunt query")
-    print(f"iochunt query x4  {total:7.2f} s  {peak:7.0f} MB  {rows} rows")
-    print(f"rg -F -i -f       {rg_wall:7.2f} s  {'':>7}     (iochunt / rg = {total / rg_wall:.2f})")
-    try:
-        d_wall, d_rows = duckdb_hunts(ips, domains, urls)
-        print(f"DuckDB (4 hunts)  {d_wall:7.2f} s  {'':>7}     {d_rows} rows  (DuckDB / iochunt = {d_wall / total:.1f})")
-    except Exception as e:  # report, do not hide, a DuckDB failure
-        print(f"DuckDB failed: {e}")
+    report("the four seed hunts (spec), iochunt query", "iochunt query x4", total, peak, rows, "rows",
+           ips, domains, urls)
 
 
 run_query()

@@ -10,6 +10,15 @@ fn run(q: &str) -> engine::Table {
     run_query(&query, Arc::new(Catalog::new())).unwrap_or_else(|e| panic!("{q}: {e}"))
 }
 
+/// A column's values, as Kusto's tostring would show them.
+fn column(t: &engine::Table, name: &str) -> Vec<String> {
+    let i = t.columns.iter().position(|c| c.name == name).unwrap();
+    t.rows
+        .iter()
+        .map(|r| r.values[i].to_kusto_string())
+        .collect()
+}
+
 /// The first value of `print x = EXPR`, as Kusto's tostring would show it.
 fn scalar(expr: &str) -> String {
     let t = run(&format!("print x = {expr}"));
@@ -115,13 +124,7 @@ fn string_operators_follow_kusto() {
            in_ci = s in~ ('beroniw.com', 'müller'), eq_ci = s =~ 'müller', sw = s startswith 'cdn', ew = s endswith '.com', \
            any_ = s has_any ('community', 'zzz'), neg = s !has 'beroniw.com'",
     );
-    let col = |name: &str| -> Vec<String> {
-        let i = t.columns.iter().position(|c| c.name == name).unwrap();
-        t.rows
-            .iter()
-            .map(|r| r.values[i].to_kusto_string())
-            .collect()
-    };
+    let col = |name: &str| column(&t, name);
     assert_eq!(col("has_"), ["True", "False", "True", "False", "False"]);
     assert_eq!(col("contains_"), ["True", "True", "True", "True", "False"]);
     assert_eq!(col("in_"), ["False", "False", "True", "False", "False"]);
@@ -279,13 +282,7 @@ fn window_functions_and_extend_order() {
          | serialize p = prev(v), n = next(v, 2), d = v - prev(v, 1, 0), rn = row_number(1, g != prev(g)), \
            cs = row_cumsum(v, g != prev(g)), rm = row_rank_min(v, g != prev(g)), rd = row_rank_dense(v)",
     );
-    let col = |name: &str| -> Vec<String> {
-        let i = t.columns.iter().position(|c| c.name == name).unwrap();
-        t.rows
-            .iter()
-            .map(|r| r.values[i].to_kusto_string())
-            .collect()
-    };
+    let col = |name: &str| column(&t, name);
     assert_eq!(col("p"), ["", "5", "5", "8", "3"]);
     assert_eq!(col("n"), ["8", "3", "3", "", ""]);
     assert_eq!(col("d"), ["5", "0", "3", "-5", "0"]);
@@ -406,13 +403,7 @@ fn scan_carries_a_steps_state() {
         "datatable(t:long, v:long)[1,5, 2,3, 3,99, 4,7] | sort by t asc \
          | scan declare (mx:long = 0, fresh:long = 0) with (step s: v != 3 => mx = max_of(s.mx, v), fresh = fresh + v;)",
     );
-    let col = |i: usize| -> Vec<String> {
-        t.rows
-            .iter()
-            .map(|r| r.values[i].to_kusto_string())
-            .collect()
-    };
-    assert_eq!(col(0), ["1", "3", "4"]);
-    assert_eq!(col(2), ["5", "99", "99"]);
-    assert_eq!(col(3), ["5", "99", "7"]);
+    assert_eq!(column(&t, "t"), ["1", "3", "4"]);
+    assert_eq!(column(&t, "mx"), ["5", "99", "99"]);
+    assert_eq!(column(&t, "fresh"), ["5", "99", "7"]);
 }
