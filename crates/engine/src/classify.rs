@@ -157,6 +157,46 @@ unsafe fn group_avx2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
 /// For every 64 bytes of `src` (the last group may be shorter), appends to `out[n]` a
 /// mask with bit `i` set where byte `i` of the group is `bytes[n]`.
 pub fn byte_masks<const N: usize>(src: &[u8], bytes: [u8; N], out: &mut [Vec<u64>; N]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor has AVX2, just checked.
+        unsafe { byte_masks_avx2(src, &bytes, out) };
+        return;
+    }
+    byte_masks_portable(src, &bytes, out);
+}
+
+/// [`byte_masks`] 32 bytes a step.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn byte_masks_avx2<const N: usize>(src: &[u8], bytes: &[u8; N], out: &mut [Vec<u64>; N]) {
+    use std::arch::x86_64::*;
+    let wanted: [__m256i; N] = std::array::from_fn(|n| _mm256_set1_epi8(bytes[n] as i8));
+    let whole = src.len() / 64 * 64;
+    for o in out.iter_mut() {
+        o.reserve(src.len().div_ceil(64));
+    }
+    let mut at = 0;
+    while at < whole {
+        // SAFETY: at + 64 <= whole <= src.len().
+        let (lo, hi) = unsafe {
+            (
+                _mm256_loadu_si256(src.as_ptr().add(at).cast()),
+                _mm256_loadu_si256(src.as_ptr().add(at + 32).cast()),
+            )
+        };
+        for n in 0..N {
+            let a = _mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, wanted[n])) as u32;
+            let b = _mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, wanted[n])) as u32;
+            out[n].push(u64::from(a) | u64::from(b) << 32);
+        }
+        at += 64;
+    }
+    byte_masks_portable(&src[whole..], bytes, out);
+}
+
+fn byte_masks_portable<const N: usize>(src: &[u8], bytes: &[u8; N], out: &mut [Vec<u64>; N]) {
+    let bytes = *bytes;
     for group in src.chunks(64) {
         let mut masks = [0u64; N];
         if group.len() == 64 {

@@ -71,29 +71,35 @@ impl CsvMasks {
             return Some(1);
         }
         let [quotes, commas, crs] = &self.masks;
-        let word = |m: &[u64], w: usize| m.get(w).copied().unwrap_or(0);
+        let sep = |w: usize| match (commas.get(w), quotes.get(w)) {
+            (Some(c), Some(q)) => c | q,
+            _ => 0,
+        };
+        let (first_w, last_w) = (a / 64, (b - 1) / 64);
+        // Separators of the previous, this and the next word, carried along the loop.
+        let mut prev = if first_w > 0 { sep(first_w - 1) } else { 0 };
+        let mut cur = sep(first_w);
         let mut inside = 0u64;
         let mut count = 0;
-        for w in a / 64..=(b - 1) / 64 {
-            let lo = if w == a / 64 { a % 64 } else { 0 };
-            let hi = if w == (b - 1) / 64 { (b - 1) % 64 } else { 63 };
+        for w in first_w..=last_w {
+            let next = sep(w + 1);
+            let lo = if w == first_w { a % 64 } else { 0 };
+            let hi = if w == last_w { (b - 1) % 64 } else { 63 };
             let range = (u64::MAX << lo) & (u64::MAX >> (63 - hi));
             if crs[w] & range != 0 {
                 return None;
             }
             let q = quotes[w] & range;
             let open = prefix_xor(q) ^ inside;
-            let sep = commas[w] | quotes[w];
-            let before = (sep << 1)
-                | (word(commas, w.wrapping_sub(1)) | word(quotes, w.wrapping_sub(1))) >> 63;
-            let after = (sep >> 1) | (word(commas, w + 1) | word(quotes, w + 1)) << 63;
-            let first = if w == a / 64 { 1u64 << lo } else { 0 };
-            let last = if w == (b - 1) / 64 { 1u64 << hi } else { 0 };
-            if q & open & !(before | first) != 0 || q & !open & !(after | last) != 0 {
+            let before = cur << 1 | prev >> 63 | (u64::from(w == first_w) << lo);
+            let after = cur >> 1 | next << 63 | (u64::from(w == last_w) << hi);
+            if q & open & !before != 0 || q & !open & !after != 0 {
                 return None;
             }
             count += (commas[w] & range & !open).count_ones() as usize;
             inside = if open >> 63 == 1 { u64::MAX } else { 0 };
+            prev = cur;
+            cur = next;
         }
         (inside == 0).then_some(count + 1)
     }
