@@ -327,7 +327,7 @@ fn parse_regex_and_key_values() {
     assert_eq!(t.rows[0].values[2].to_kusto_string(), "8080");
     let t = run(
         "print s = \"user = 'alice smith';role=admin;user=bob\" \
-         | parse-kv s as (user:string, role:string, missing:long) with (pair_delimiter=';', kv_delimiter='=', quote=\"'\")",
+         | parse-kv s as (user:string, role:string, absent:long) with (pair_delimiter=';', kv_delimiter='=', quote=\"'\")",
     );
     let v: Vec<String> = t.rows[0]
         .values

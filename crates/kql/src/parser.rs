@@ -71,6 +71,24 @@ const SOURCE_OPS: &[&str] = &[
     "view",
 ];
 
+/// Whether a datatable value is a literal as Kusto takes it there: a constant, a signed
+/// number, a typed literal other than `string(null)`, or a dynamic literal; not `null`
+/// alone and not an expression.
+fn datatable_value(e: &Expr) -> bool {
+    match e {
+        Expr::Literal(Literal::Null, _) => false,
+        Expr::Literal(Literal::Typed { ty, text }, _) => {
+            !(ty.eq_ignore_ascii_case("string") && text.trim() == "null")
+        }
+        Expr::Literal(..) | Expr::Dynamic(..) => true,
+        Expr::Unary { op, expr, .. } if op == "-" || op == "+" => matches!(
+            expr.as_ref(),
+            Expr::Literal(Literal::Int(_) | Literal::Real(_) | Literal::Timespan(_), _)
+        ),
+        _ => false,
+    }
+}
+
 /// Words Kusto's parser does not take as a bare name being assigned (`extend last = 1`):
 /// they must be written `['last']`.
 const BRACKETED_TARGETS: &[&str] = &[
@@ -99,6 +117,7 @@ const BRACKETED_TARGETS: &[&str] = &[
     "contains_cs",
     "startswith",
     "endswith",
+    "missing",
 ];
 
 /// Parameter names that can stand before an operator's body as `name=value`.
@@ -732,6 +751,15 @@ impl<'a> Parser<'a> {
                 op.clauses.push(self.schema_clause()?);
                 self.expect_op("[")?;
                 let items = self.items_until("]", true)?;
+                if name == "datatable" {
+                    if let Some(bad) = items.iter().find(|it| !datatable_value(&it.expr)) {
+                        return Err(Diagnostic::new(
+                            "datatable values must be literals (a number, string, bool, or \
+                             typed literal such as long(null) or datetime(...))",
+                            bad.expr.span(),
+                        ));
+                    }
+                }
                 self.expect_op("]")?;
                 op.clauses.push(Clause {
                     keyword: Some("[".into()),
@@ -918,6 +946,7 @@ impl<'a> Parser<'a> {
 
     fn typed_name(&mut self) -> PResult<Expr> {
         let start = self.span();
+        self.reject_bare_keyword()?;
         let name = self.ident()?;
         self.expect_op(":")?;
         let ty = self.ident()?;
@@ -926,6 +955,18 @@ impl<'a> Parser<'a> {
             ty,
             span: start.to(self.prev_span()),
         })
+    }
+
+    /// An error where a name being declared (`last = ...`, `first:string`) is one of the
+    /// words Kusto takes only in brackets.
+    fn reject_bare_keyword(&self) -> PResult<()> {
+        match self.tok() {
+            Tok::Ident(n) if BRACKETED_TARGETS.contains(&n.as_str()) => Err(Diagnostic::new(
+                format!("the name '{n}' must be bracketed as ['{n}'] here"),
+                self.span(),
+            )),
+            _ => Ok(()),
+        }
     }
 
     /// One item: `[name =] expr [asc|desc] [nulls first|last] [to typeof(t)] [default = e]`.
@@ -943,15 +984,7 @@ impl<'a> Parser<'a> {
                 && self.at_op_k(2, "]")
                 && self.at_op_k(3, "=");
             if plain {
-                if let Tok::Ident(n) = self.tok() {
-                    if BRACKETED_TARGETS.contains(&n.as_str()) {
-                        let n = n.clone();
-                        return Err(Diagnostic::new(
-                            format!("the name '{n}' must be bracketed as ['{n}'] to be assigned"),
-                            self.span(),
-                        ));
-                    }
-                }
+                self.reject_bare_keyword()?;
             }
             if plain || quoted {
                 names.push(self.ident()?);
@@ -1625,6 +1658,27 @@ line```"#,
             fmt(q),
             "// hunt\nT\n// keep only bad\n| where x == 1\n// trailing\n| project x\n"
         );
+    }
+
+    #[test]
+    fn rejects_what_kusto_rejects_in_declarations_and_datatables() {
+        for bad in [
+            "print last = 1",
+            "T | extend missing = 1",
+            "T | parse s with first:string",
+            "datatable(a:real)[1.0/0.0]",
+            "datatable(a:string)[null]",
+            "datatable(a:string)[string(null)]",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "print ['last'] = 1",
+            "datatable(a:long, b:dynamic, c:timespan)[-1, dynamic(null), time(null), +2, dynamic([1]), 1d]",
+            "datatable(a:long)[long(null)]",
+        ] {
+            assert!(parse(good).is_ok(), "{good}");
+        }
     }
 
     #[test]
