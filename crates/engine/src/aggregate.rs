@@ -179,7 +179,7 @@ pub fn aggregate(
             let mut best: Option<Value> = None;
             for v in vals.into_iter().filter(|v| !v.is_null()) {
                 let v = v.scalar();
-                if best.as_ref().is_none_or(|b| v.compare(b) == Some(want)) {
+                if best.as_ref().is_none_or(|b| beats(&v, b, want)) {
                     best = Some(v);
                 }
             }
@@ -289,6 +289,16 @@ fn sum(vals: &[Value]) -> Value {
     acc.unwrap_or(Value::Long(0))
 }
 
+/// Whether `v` replaces `best` as the extreme sought (`want`): NaN, once met, is the
+/// extreme both ways, as in Kusto's min, max, arg_min and arg_max.
+fn beats(v: &Value, best: &Value, want: std::cmp::Ordering) -> bool {
+    let nan = |x: &Value| matches!(x.scalar(), Value::Real(f) if f.is_nan());
+    if nan(best) {
+        return false;
+    }
+    nan(v) || v.compare(best) == Some(want)
+}
+
 /// The row with the largest (smallest) first argument; the values of the other arguments.
 fn arg_extreme(
     f: &str,
@@ -311,11 +321,13 @@ fn arg_extreme(
         if k.is_null() {
             continue;
         }
-        if best.is_none_or(|b| k.compare(&keys[b]) == Some(want)) {
+        if best.is_none_or(|b| beats(k, &keys[b], want)) {
             best = Some(i);
         }
     }
     let mut out = vec![best.map_or(Value::Null, |b| keys[b].clone())];
+    // With no key at all, the other columns still come from the group's first row.
+    let best = best.or_else(|| (!rows.is_empty()).then_some(0));
     for a in &args[1..] {
         if matches!(a.expr, Expr::Star(_)) {
             for (ci, _) in cols.iter().enumerate() {

@@ -757,7 +757,27 @@ pub fn static_type(e: &Expr, cols: &[Column], env: &Env) -> Option<Type> {
             match f.as_str() {
                 "iff" | "iif" => arg(1).filter(|t| *t != Type::Dynamic).or_else(|| arg(2)),
                 "case" => arg(1),
-                "coalesce" | "bin" | "floor" | "abs" | "round" | "min_of" | "max_of" => arg(0),
+                "coalesce" | "bin" | "floor" | "abs" | "round" => arg(0),
+                // The widest of the arguments' types: real when any is real.
+                "min_of" | "max_of" => {
+                    let types: Vec<Type> = (0..args.len()).filter_map(arg).collect();
+                    if types
+                        .iter()
+                        .any(|t| matches!(t, Type::Real | Type::Decimal))
+                    {
+                        Some(Type::Real)
+                    } else {
+                        types.first().copied()
+                    }
+                }
+                "datetime_diff" => match args.first().map(|a| &a.expr) {
+                    Some(Expr::Literal(kql::Literal::String(p), _))
+                        if p.to_ascii_lowercase().starts_with("week") =>
+                    {
+                        Some(Type::Real)
+                    }
+                    _ => Some(Type::Long),
+                },
                 _ => None,
             }
         }
@@ -1019,9 +1039,27 @@ fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
     let mut columns: Vec<Column> = Vec::new();
     for (i, it) in by.iter().enumerate() {
         let name = it.names.first().cloned().unwrap_or_else(|| match &it.expr {
-            Expr::Call { func, args, .. } if matches!(func.as_str(), "bin" | "floor") => args
-                .first()
-                .map_or_else(|| format!("Column{}", i + 1), |a| auto_name(&a.expr, i)),
+            // `by bin(x, ...)` and `by tostring(x)` (any conversion) are named after x.
+            Expr::Call { func, args, .. }
+                if matches!(
+                    func.as_str(),
+                    "bin"
+                        | "floor"
+                        | "tostring"
+                        | "toint"
+                        | "tolong"
+                        | "todouble"
+                        | "toreal"
+                        | "todecimal"
+                        | "tobool"
+                        | "todatetime"
+                        | "totimespan"
+                        | "toguid"
+                ) =>
+            {
+                args.first()
+                    .map_or_else(|| format!("Column{}", i + 1), |a| auto_name(&a.expr, i))
+            }
             e => auto_name(e, i),
         });
         let vals: Vec<Value> = keys.iter().map(|k| k[i].clone()).collect();

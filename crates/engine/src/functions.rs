@@ -60,11 +60,10 @@ pub fn return_type(name: &str) -> Option<Type> {
         | "parse_path"
         | "strcat_array"
         | "dynamic_to_json" => Type::String,
-        "strlen" | "toint" | "tolong" | "array_length" | "countof" | "indexof"
-        | "datetime_diff" | "dayofmonth" | "dayofyear" | "getyear" | "getmonth" | "hash"
-        | "week_of_year" | "hourofday" | "bin_auto" | "array_index_of" | "toscalar_long"
-        | "monthofyear" | "datetime_part" | "string_size" | "row_number" | "row_rank_min"
-        | "row_rank_dense" => Type::Long,
+        "strlen" | "toint" | "tolong" | "array_length" | "countof" | "indexof" | "dayofmonth"
+        | "dayofyear" | "getyear" | "getmonth" | "hash" | "week_of_year" | "hourofday"
+        | "bin_auto" | "array_index_of" | "toscalar_long" | "monthofyear" | "datetime_part"
+        | "string_size" | "row_number" | "row_rank_min" | "row_rank_dense" => Type::Long,
         "toreal" | "todouble" | "todecimal" | "sqrt" | "log" | "log10" | "log2" | "exp" | "pow"
         | "rand" | "array_sum" | "sign" | "jaccard_index" | "sin" | "cos" | "tan" | "asin"
         | "acos" | "atan" | "atan2" | "cot" | "degrees" | "radians" | "pi" => Type::Real,
@@ -92,7 +91,7 @@ pub fn return_type(name: &str) -> Option<Type> {
         | "extract_all" | "array_concat" | "array_slice" | "bag_keys" | "set_union"
         | "set_intersect" | "set_difference" | "array_sort_asc" | "array_sort_desc"
         | "parse_csv" | "bag_merge" | "zip" | "range" | "repeat" | "bag_remove_keys"
-        | "array_reverse" => Type::Dynamic,
+        | "array_reverse" | "array_iff" | "array_iif" => Type::Dynamic,
         "toguid" | "new_guid" => Type::Guid,
         _ => return None,
     })
@@ -287,6 +286,8 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             let (t, p) = (s(0), s(1));
             if p.is_empty() {
                 Value::Long(0)
+            } else if s(2).eq_ignore_ascii_case("regex") {
+                Value::Long(regex(&p)?.find_iter(&t).count() as i64)
             } else {
                 Value::Long(t.matches(p.as_str()).count() as i64)
             }
@@ -394,7 +395,13 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             ) else {
                 return Ok(Value::Null);
             };
-            Value::Long(datetime_diff(&s(0), a, b)?)
+            let n = datetime_diff(&s(0), a, b)?;
+            // Kusto gives the difference in weeks as a real.
+            if s(0).to_ascii_lowercase().starts_with("week") {
+                Value::Real(n as f64)
+            } else {
+                Value::Long(n)
+            }
         }
         "dayofweek" => match v.first().map(|x| x.scalar().convert(Type::DateTime)) {
             Some(Value::DateTime(t)) => {
@@ -477,9 +484,15 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         },
         "sqrt" => f(0).map_or(Value::Null, |x| Value::Real(x.sqrt())),
         "exp" => f(0).map_or(Value::Null, |x| Value::Real(x.exp())),
-        "log" => f(0).map_or(Value::Null, |x| Value::Real(x.ln())),
-        "log10" => f(0).map_or(Value::Null, |x| Value::Real(x.log10())),
-        "log2" => f(0).map_or(Value::Null, |x| Value::Real(x.log2())),
+        // The logarithm of a negative number is null (not NaN).
+        "log" | "log10" | "log2" => match f(0) {
+            Some(x) if x >= 0.0 || x.is_nan() => Value::Real(match lname.as_str() {
+                "log" => x.ln(),
+                "log10" => x.log10(),
+                _ => x.log2(),
+            }),
+            _ => Value::Null,
+        },
         "pow" => match (f(0), f(1)) {
             (Some(a), Some(b)) => Value::Real(a.powf(b)),
             _ => Value::Null,
@@ -560,7 +573,8 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
                 Json::String(_) => "string",
                 Json::Bool(_) => "bool",
                 Json::Number(n) if n.is_i64() => "long",
-                Json::Number(_) => "real",
+                // A real inside a dynamic value is a "double"; a real column is "real".
+                Json::Number(_) => "double",
                 Json::Null => "null",
             },
             Some(Value::Null) | None => "null",

@@ -407,3 +407,23 @@ fn scan_carries_a_steps_state() {
     assert_eq!(column(&t, "mx"), ["5", "99", "99"]);
     assert_eq!(column(&t, "fresh"), ["5", "99", "7"]);
 }
+
+/// NaN is the extreme both ways in min, max and arg_max; weeks differ as a real; a
+/// conversion in `by` is named after its column; countof with regex.
+#[test]
+fn extremes_weeks_and_names() {
+    let t = run("datatable(g:string, v:real)['b',3.3, 'b',real(nan)] | summarize mx = max(v), mn = min(v) by tostring(g)");
+    assert_eq!(t.columns[0].name, "g");
+    assert_eq!(column(&t, "mx"), ["NaN"]);
+    assert_eq!(column(&t, "mn"), ["NaN"]);
+    assert_eq!(
+        scalar("datetime_diff('week', datetime(2020-12-31), datetime(2020-01-01))"),
+        "52"
+    );
+    assert_eq!(
+        scalar("gettype(datetime_diff('week', datetime(2020-12-31), datetime(2020-01-01)))"),
+        "real"
+    );
+    assert_eq!(scalar("countof('hello world', 'l+', 'regex')"), "2");
+    assert_eq!(scalar("isnull(log(-1.0))"), "True");
+}
