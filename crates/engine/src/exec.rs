@@ -581,6 +581,7 @@ fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
         "parse-kv" => parse_kv(op, t, env),
         "make-series" => crate::series::make_series(op, t, env),
         "top-nested" => top_nested(op, t, env),
+        "top-hitters" => top_hitters(op, t, env),
         "scan" => crate::scan_operator::scan(op, t, env),
         "evaluate" => match op.items(None).first().map(|it| &it.expr) {
             Some(Expr::Call { func, args, .. }) if func == "bag_unpack" => bag_unpack(args, t, env),
@@ -1554,6 +1555,87 @@ fn bag_unpack(args: &[Item], t: Table, env: &Env) -> Result<Table> {
             }
         })
         .collect();
+    Ok(Table { columns, rows })
+}
+
+/// `top-hitters N of KEY [by VALUE]`: the N keys with the largest sum of VALUE (or the
+/// most rows), as `approximate_sum_VALUE` (`approximate_count_KEY`). Kusto estimates them;
+/// here they are exact, ties going to the key seen later.
+fn top_hitters(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+    let empty: [Column; 0] = [];
+    let n = match op.items(None).first() {
+        Some(it) => eval(
+            &it.expr,
+            &Scope {
+                columns: &empty,
+                values: &[],
+                env,
+            },
+        )?
+        .scalar()
+        .as_i64()
+        .unwrap_or(0)
+        .max(0) as usize,
+        None => return err("top-hitters needs a number"),
+    };
+    let Some(key) = op.items(Some("of")).first() else {
+        return err("top-hitters reads `top-hitters N of KEY [by VALUE]`");
+    };
+    let by = op.items(Some("by")).first();
+    let mut index: HashMap<GroupKey, usize> = HashMap::new();
+    let mut groups: Vec<(Value, Value)> = Vec::new();
+    for r in &t.rows {
+        let scope = Scope {
+            columns: &t.columns,
+            values: &r.values,
+            env,
+        };
+        let k = eval(&key.expr, &scope)?.scalar();
+        let add = match by {
+            Some(b) => eval(&b.expr, &scope)?.scalar(),
+            None => Value::Long(1),
+        };
+        let g = *index.entry(k.group_key()).or_insert_with(|| {
+            groups.push((k, Value::Long(0)));
+            groups.len() - 1
+        });
+        if !add.is_null() {
+            groups[g].1 = crate::eval::apply_binary("+", &groups[g].1, &add)?;
+        }
+    }
+    let mut order: Vec<usize> = (0..groups.len()).rev().collect();
+    order.sort_by(|&a, &b| groups[b].1.compare(&groups[a].1).unwrap_or(Ordering::Equal));
+    order.truncate(n);
+    // Kusto lists them from the smallest up (ties as chosen).
+    order.sort_by(|&a, &b| groups[a].1.compare(&groups[b].1).unwrap_or(Ordering::Equal));
+    let key_name = key
+        .names
+        .first()
+        .cloned()
+        .unwrap_or_else(|| auto_name(&key.expr, 0));
+    let value_name = match by {
+        Some(b) => format!("approximate_sum_{}", auto_name(&b.expr, 1)),
+        None => format!("approximate_count_{key_name}"),
+    };
+    let rows: Vec<Row> = order
+        .iter()
+        .map(|&g| Row::new(vec![groups[g].0.clone(), groups[g].1.clone()]))
+        .collect();
+    let ty_of = |k: usize| {
+        rows.iter()
+            .find_map(|r| r.values[k].type_of())
+            .unwrap_or(Type::Long)
+    };
+    let columns = vec![
+        Column {
+            name: key_name,
+            ty: ty_of(0),
+        },
+        Column {
+            name: value_name,
+            ty: ty_of(1),
+        },
+    ];
     Ok(Table { columns, rows })
 }
 

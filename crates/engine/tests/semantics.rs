@@ -427,3 +427,11 @@ fn extremes_weeks_and_names() {
     assert_eq!(scalar("countof('hello world', 'l+', 'regex')"), "2");
     assert_eq!(scalar("isnull(log(-1.0))"), "True");
 }
+
+/// top-hitters: the N keys with the largest sums, listed from the smallest up.
+#[test]
+fn top_hitters_takes_the_largest_sums() {
+    let t = run("datatable(g:string, v:long)['x',100, 'y',1, 'y',1, 'z',1, 'z',1, 'z',1] | top-hitters 2 of g by v");
+    assert_eq!(column(&t, "g"), ["z", "x"]);
+    assert_eq!(column(&t, "approximate_sum_v"), ["3", "100"]);
+}
