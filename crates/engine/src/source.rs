@@ -351,15 +351,19 @@ impl Source {
         let header_bytes = rdr.consumed();
         let header_lines = rdr.line();
         let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
+        // Columns the table's schema does not give are typed from the sample below.
+        let mut undeclared = Vec::new();
         let map: Vec<usize> = header
             .iter()
-            .map(|h| match columns.iter().position(|c| &c.name == h) {
-                Some(i) => i,
+            .enumerate()
+            .map(|(i, h)| match columns.iter().position(|c| &c.name == h) {
+                Some(ci) => ci,
                 None => {
                     columns.push(Column {
                         name: h.clone(),
                         ty: Type::String,
                     });
+                    undeclared.push(i);
                     columns.len() - 1
                 }
             })
@@ -379,6 +383,13 @@ impl Source {
                     break;
                 }
             }
+        }
+        for &i in &undeclared {
+            let values = sample
+                .iter()
+                .filter_map(|(_, r, _)| r.get(i))
+                .filter_map(|f| std::str::from_utf8(f).ok());
+            columns[map[i]].ty = infer_text_type(values);
         }
         let day_first: Vec<Option<bool>> = (0..header.len())
             .map(|i| {
@@ -608,6 +619,48 @@ fn text_value(s: &str, ty: Type, day_first: Option<bool>) -> Value {
     }
 }
 
+/// The type of a CSV column no schema declares, from a sample of its cells: long, real,
+/// bool or datetime when every non-empty cell reads as one, else string. Later cells that
+/// do not fit are null, as in a typed Kusto column.
+pub fn infer_text_type<'a>(values: impl Iterator<Item = &'a str>) -> Type {
+    let candidates = [Type::Long, Type::Real, Type::Bool, Type::DateTime];
+    let mut alive = [true; 4];
+    let mut seen = false;
+    for v in values.map(str::trim).filter(|v| !v.is_empty()) {
+        seen = true;
+        let is_long = {
+            let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
+            !digits.is_empty()
+                && digits.bytes().all(|b| b.is_ascii_digit())
+                && v.parse::<i64>().is_ok()
+        };
+        let checks = [
+            is_long,
+            v.parse::<f64>().is_ok()
+                && !v
+                    .bytes()
+                    .any(|b| b.is_ascii_alphabetic() && b != b'e' && b != b'E'),
+            v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"),
+            v.contains(['-', '/', ':'])
+                && v.bytes().any(|b| b.is_ascii_digit())
+                && parse_datetime(v, None).is_some(),
+        ];
+        for (a, ok) in alive.iter_mut().zip(checks) {
+            *a &= ok;
+        }
+        if !alive.contains(&true) {
+            return Type::String;
+        }
+    }
+    if !seen {
+        return Type::String;
+    }
+    alive
+        .iter()
+        .position(|&a| a)
+        .map_or(Type::String, |k| candidates[k])
+}
+
 /// The day/month order of a column of `dd/mm/yyyy` or `mm/dd/yyyy` dates: a first number
 /// past 12 means day first, a second past 12 means month first. Returns the order and
 /// whether the values left it open (then `given`, or day first, is assumed).
@@ -717,6 +770,21 @@ fn json_value(v: &Json, ty: Type) -> Value {
 #[cfg(test)]
 mod date_order_tests {
     use super::infer_day_first;
+
+    #[test]
+    fn types_undeclared_csv_columns_from_their_cells() {
+        use super::infer_text_type;
+        use crate::value::Type;
+        let t = |cells: &[&str]| infer_text_type(cells.iter().copied());
+        assert_eq!(t(&["1", "-2", ""]), Type::Long);
+        assert_eq!(t(&["1", "2.5"]), Type::Real);
+        assert_eq!(t(&["True", "false"]), Type::Bool);
+        assert_eq!(t(&["2026-01-02T03:04:05Z", "2026-01-03"]), Type::DateTime);
+        assert_eq!(t(&["1", "x"]), Type::String);
+        assert_eq!(t(&["10.0.0.1"]), Type::String);
+        assert_eq!(t(&["inf"]), Type::String);
+        assert_eq!(t(&[""]), Type::String);
+    }
 
     #[test]
     fn infers_the_order_per_column_and_flags_ambiguity() {
