@@ -740,14 +740,33 @@ fn object_row(
     }
 }
 
+/// A new column's type from the first value seen; a string in ISO 8601 form
+/// (`2026-01-02T03:04...`) makes a datetime column, as exports write their times so.
 fn json_type(v: &Json) -> Type {
     match v {
         Json::Bool(_) => Type::Bool,
         Json::Number(n) if n.is_i64() => Type::Long,
         Json::Number(_) => Type::Real,
+        Json::String(s) if iso_datetime(s) => Type::DateTime,
         Json::String(_) | Json::Null => Type::String,
         _ => Type::Dynamic,
     }
+}
+
+/// Whether a text has the shape of an ISO 8601 date and time and reads as one.
+fn iso_datetime(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    digits(0..4)
+        && b.get(4) == Some(&b'-')
+        && digits(5..7)
+        && b.get(7) == Some(&b'-')
+        && digits(8..10)
+        && matches!(b.get(10), Some(b'T' | b' '))
+        && digits(11..13)
+        && b.get(13) == Some(&b':')
+        && parse_datetime(s, None).is_some()
 }
 
 fn json_value(v: &Json, ty: Type) -> Value {
@@ -784,6 +803,10 @@ mod date_order_tests {
         assert_eq!(t(&["10.0.0.1"]), Type::String);
         assert_eq!(t(&["inf"]), Type::String);
         assert_eq!(t(&[""]), Type::String);
+        assert!(super::iso_datetime("2026-01-02T03:04:05.123Z"));
+        assert!(super::iso_datetime("2026-01-02 03:04"));
+        assert!(!super::iso_datetime("2026-01-02"));
+        assert!(!super::iso_datetime("26/03/2026, 15:18:18"));
     }
 
     #[test]
