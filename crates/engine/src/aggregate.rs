@@ -38,7 +38,58 @@ pub fn is_aggregate(name: &str) -> bool {
             | "make_bag"
             | "stdev"
             | "variance"
+            | "stdevp"
+            | "variancep"
     )
+}
+
+/// The hidden column that holds the `k`th aggregation lifted out of an expression.
+pub fn lifted_name(k: usize) -> String {
+    format!("\u{0}aggregation{k}")
+}
+
+/// `e` with each aggregation call replaced by a name for its value ([`lifted_name`]), the
+/// calls appended to `calls` in that order.
+pub fn lift_aggregations(e: &Expr, calls: &mut Vec<(String, Vec<kql::Item>)>) -> Expr {
+    let mut go = |x: &Expr| Box::new(lift_aggregations(x, calls));
+    match e {
+        Expr::Call { func, args, span } if is_aggregate(&func.to_ascii_lowercase()) => {
+            calls.push((func.clone(), args.clone()));
+            Expr::Name {
+                name: lifted_name(calls.len() - 1),
+                wildcard: false,
+                span: *span,
+            }
+        }
+        Expr::Call { func, args, span } => Expr::Call {
+            func: func.clone(),
+            args: args
+                .iter()
+                .map(|a| kql::Item {
+                    expr: lift_aggregations(&a.expr, calls),
+                    ..a.clone()
+                })
+                .collect(),
+            span: *span,
+        },
+        Expr::Paren(x, s) => Expr::Paren(go(x), *s),
+        Expr::Unary { op, expr, span } => Expr::Unary {
+            op: op.clone(),
+            expr: go(expr),
+            span: *span,
+        },
+        Expr::Binary { op, lhs, rhs, span } => {
+            let lhs = go(lhs);
+            let rhs = Box::new(lift_aggregations(rhs, calls));
+            Expr::Binary {
+                op: op.clone(),
+                lhs,
+                rhs,
+                span: *span,
+            }
+        }
+        other => other.clone(),
+    }
 }
 
 /// The default output column name of an aggregate call, as Kusto names it.
@@ -257,18 +308,28 @@ pub fn aggregate(
             }
             Value::Dynamic(Arc::new(Json::Object(m)))
         }
-        "stdev" | "variance" => {
+        // Sample (stdev, variance) or population (stdevp, variancep) statistics.
+        "stdev" | "variance" | "stdevp" | "variancep" => {
             let nums: Vec<f64> = values(arg(0)?, cols, rows, env)?
                 .iter()
                 .filter_map(|v| v.scalar().as_f64())
                 .collect();
+            let population = f.ends_with('p');
             if nums.len() < 2 {
                 Value::Real(0.0)
             } else {
                 let mean = nums.iter().sum::<f64>() / nums.len() as f64;
-                let var =
-                    nums.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (nums.len() - 1) as f64;
-                Value::Real(if f == "stdev" { var.sqrt() } else { var })
+                let n = if population {
+                    nums.len()
+                } else {
+                    nums.len() - 1
+                };
+                let var = nums.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+                Value::Real(if f.starts_with("stdev") {
+                    var.sqrt()
+                } else {
+                    var
+                })
             }
         }
         "arg_max" | "arg_min" => return arg_extreme(&f, args, cols, rows, env),
@@ -355,7 +416,7 @@ fn arg_extreme(
 pub fn result_type(func: &str, arg: Option<Type>) -> Type {
     match func.to_ascii_lowercase().as_str() {
         "count" | "countif" | "dcount" | "dcountif" | "count_distinct" => Type::Long,
-        "avg" | "avgif" | "stdev" | "variance" => Type::Real,
+        "avg" | "avgif" | "stdev" | "variance" | "stdevp" | "variancep" => Type::Real,
         "make_set"
         | "make_list"
         | "make_set_if"

@@ -170,16 +170,20 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
             Some(x) if !x.is_null() => Value::str(&x.to_json().to_string()),
             _ => Value::str(""),
         },
-        "array_iff" | "array_iif" => match (a(0), a(1), a(2)) {
-            (Some(c), Some(t), Some(f)) => dynamic(Json::Array(
-                c.iter()
-                    .enumerate()
-                    .map(|(i, c)| {
-                        let pick = if c.as_bool() == Some(true) { t } else { f };
-                        pick.get(i).cloned().unwrap_or(Json::Null)
-                    })
-                    .collect(),
-            )),
+        // The second and third arguments may be arrays or one value for every element.
+        "array_iff" | "array_iif" => match (a(0), v.get(1), v.get(2)) {
+            (Some(c), Some(t), Some(f)) => {
+                let at = |x: &Value, i: usize| match x {
+                    Value::Dynamic(j) if j.is_array() => j.get(i).cloned().unwrap_or(Json::Null),
+                    other => other.to_json(),
+                };
+                dynamic(Json::Array(
+                    c.iter()
+                        .enumerate()
+                        .map(|(i, c)| at(if c.as_bool() == Some(true) { t } else { f }, i))
+                        .collect(),
+                ))
+            }
             _ => Value::Null,
         },
         "repeat" => match (v.first(), v.get(1).and_then(|x| x.scalar().as_i64())) {

@@ -1079,7 +1079,55 @@ fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
                 (func, args)
             }
             other if calls_any(other, &aggregate::is_aggregate) => {
-                return unsupported("an expression over aggregations in summarize")
+                // An expression over aggregations (`countif(x) * 100.0 / count()`): each
+                // aggregation is computed for the group, then the expression over them.
+                let mut calls = Vec::new();
+                let lifted = aggregate::lift_aggregations(other, &mut calls);
+                let hidden: Vec<Column> = (0..calls.len())
+                    .map(|k| Column {
+                        name: aggregate::lifted_name(k),
+                        ty: Type::Dynamic,
+                    })
+                    .collect();
+                let mut vals = Vec::with_capacity(members.len());
+                for (g, m) in members.iter().enumerate() {
+                    let group: Vec<&Row> = m.iter().map(|&i| &t.rows[i]).collect();
+                    let mut scope_values = rows[g].values[..by.len()].to_vec();
+                    for (func, args) in &calls {
+                        let v = aggregate::aggregate(func, args, &t.columns, &group, env)?;
+                        scope_values.push(v.into_iter().next().unwrap_or(Value::Null));
+                    }
+                    let scope_columns: Vec<Column> = columns[..by.len()]
+                        .iter()
+                        .cloned()
+                        .chain(hidden.iter().cloned())
+                        .collect();
+                    vals.push(eval(
+                        &lifted,
+                        &Scope {
+                            columns: &scope_columns,
+                            values: &scope_values,
+                            env,
+                        },
+                    )?);
+                }
+                let name = it
+                    .names
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| format!("Column{}", columns.len() + 1));
+                let ty = vals
+                    .iter()
+                    .find_map(Value::type_of)
+                    .unwrap_or(Type::Dynamic);
+                columns.push(Column {
+                    name: unique_name(&name, &columns),
+                    ty,
+                });
+                for (r, v) in rows.iter_mut().zip(vals) {
+                    r.values.push(v);
+                }
+                continue;
             }
             _ => return err("summarize needs aggregation functions such as count() or sum(x)"),
         };
@@ -1868,6 +1916,17 @@ fn mv_expand(op: &Operator, t: Table, env: &Env) -> Result<Table> {
         };
         targets.push((ci, ty));
     }
+    // `with_itemindex=NAME`: each expanded row's position in its array.
+    let index_column = match op.param("with_itemindex").and_then(Expr::as_name) {
+        Some(name) => {
+            columns.push(Column {
+                name: name.to_string(),
+                ty: Type::Long,
+            });
+            Some(columns.len() - 1)
+        }
+        None => None,
+    };
     let width = columns.len();
     let mut out = Vec::new();
     for r in rows {
@@ -1909,6 +1968,9 @@ fn mv_expand(op: &Operator, t: Table, env: &Env) -> Result<Table> {
                 } else {
                     v.scalar().convert(*ty)
                 };
+            }
+            if let Some(ci) = index_column {
+                values[ci] = Value::Long(k as i64);
             }
             out.push(Row {
                 values,

@@ -435,3 +435,18 @@ fn top_hitters_takes_the_largest_sums() {
     assert_eq!(column(&t, "g"), ["z", "x"]);
     assert_eq!(column(&t, "approximate_sum_v"), ["3", "100"]);
 }
+
+/// Expressions over aggregations in summarize; mv-expand's item index; population stdev.
+#[test]
+fn summarize_expressions_item_index_and_population_stats() {
+    let t = run("datatable(k:long, x:bool)[1,true, 1,false, 2,true] | summarize pct = countif(x) * 100.0 / count() by k");
+    assert_eq!(column(&t, "pct"), ["50", "100"]);
+    let t = run("print a = dynamic([10, 20]) | mv-expand with_itemindex=i v = a | project i, v");
+    assert_eq!(column(&t, "i"), ["0", "1"]);
+    assert_eq!(
+        scalar("toscalar(datatable(x:long)[1, 3] | summarize stdevp(x))"),
+        "1"
+    );
+    let t = run("print s = dynamic([1, 20]) | extend c = array_iff(series_greater(s, 5), s, -1)");
+    assert_eq!(t.rows[0].values[1].to_json().to_string(), "[-1,20]");
+}
