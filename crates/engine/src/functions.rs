@@ -258,6 +258,9 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         "extract_all" => {
             need(2)?;
             let re = regex(&s(0))?;
+            if re.captures_len() < 2 {
+                return err("extract_all() needs a regular expression with a capturing group");
+            }
             let text = s(v.len() - 1);
             let all: Vec<Json> = re
                 .captures_iter(&text)
