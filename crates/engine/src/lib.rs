@@ -9,6 +9,7 @@ mod arrays;
 mod calendar;
 mod catalog;
 mod classify;
+mod combine;
 mod csvline;
 mod error;
 mod eval;
