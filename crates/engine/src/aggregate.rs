@@ -51,7 +51,6 @@ pub fn lifted_name(k: usize) -> String {
 /// `e` with each aggregation call replaced by a name for its value ([`lifted_name`]), the
 /// calls appended to `calls` in that order.
 pub fn lift_aggregations(e: &Expr, calls: &mut Vec<(String, Vec<kql::Item>)>) -> Expr {
-    let mut go = |x: &Expr| Box::new(lift_aggregations(x, calls));
     match e {
         Expr::Call { func, args, span } if is_aggregate(&func.to_ascii_lowercase()) => {
             calls.push((func.clone(), args.clone()));
@@ -61,34 +60,9 @@ pub fn lift_aggregations(e: &Expr, calls: &mut Vec<(String, Vec<kql::Item>)>) ->
                 span: *span,
             }
         }
-        Expr::Call { func, args, span } => Expr::Call {
-            func: func.clone(),
-            args: args
-                .iter()
-                .map(|a| kql::Item {
-                    expr: lift_aggregations(&a.expr, calls),
-                    ..a.clone()
-                })
-                .collect(),
-            span: *span,
-        },
-        Expr::Paren(x, s) => Expr::Paren(go(x), *s),
-        Expr::Unary { op, expr, span } => Expr::Unary {
-            op: op.clone(),
-            expr: go(expr),
-            span: *span,
-        },
-        Expr::Binary { op, lhs, rhs, span } => {
-            let lhs = go(lhs);
-            let rhs = Box::new(lift_aggregations(rhs, calls));
-            Expr::Binary {
-                op: op.clone(),
-                lhs,
-                rhs,
-                span: *span,
-            }
-        }
-        other => other.clone(),
+        other => other
+            .map_children::<std::convert::Infallible>(&mut |x| Ok(lift_aggregations(x, calls)))
+            .unwrap_or_else(|never| match never {}),
     }
 }
 

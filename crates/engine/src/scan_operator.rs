@@ -17,42 +17,16 @@ fn state_name(var: &str) -> String {
 }
 
 fn rewrite(e: &Expr, step: &str) -> Expr {
-    let go = |x: &Expr| Box::new(rewrite(x, step));
+    let of_step = |base: &Expr| matches!(base, Expr::Name { name, .. } if name == step);
     match e {
-        Expr::Member(base, name, span) => match base.as_ref() {
-            Expr::Name { name: b, .. } if b == step => Expr::Name {
-                name: state_name(name),
-                wildcard: false,
-                span: *span,
-            },
-            _ => Expr::Member(go(base), name.clone(), *span),
-        },
-        Expr::Paren(x, s) => Expr::Paren(go(x), *s),
-        Expr::Unary { op, expr, span } => Expr::Unary {
-            op: op.clone(),
-            expr: go(expr),
+        Expr::Member(base, name, span) if of_step(base) => Expr::Name {
+            name: state_name(name),
+            wildcard: false,
             span: *span,
         },
-        Expr::Binary { op, lhs, rhs, span } => Expr::Binary {
-            op: op.clone(),
-            lhs: go(lhs),
-            rhs: go(rhs),
-            span: *span,
-        },
-        Expr::Index(a, b, s) => Expr::Index(go(a), go(b), *s),
-        Expr::Call { func, args, span } => Expr::Call {
-            func: func.clone(),
-            args: args
-                .iter()
-                .map(|a| kql::Item {
-                    expr: rewrite(&a.expr, step),
-                    ..a.clone()
-                })
-                .collect(),
-            span: *span,
-        },
-        Expr::List(xs, s) => Expr::List(xs.iter().map(|x| rewrite(x, step)).collect(), *s),
-        other => other.clone(),
+        other => other
+            .map_children::<std::convert::Infallible>(&mut |x| Ok(rewrite(x, step)))
+            .unwrap_or_else(|never| match never {}),
     }
 }
 

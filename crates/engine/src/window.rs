@@ -21,27 +21,7 @@ const WINDOW: [&str; 6] = [
 
 /// Whether an expression calls a window function anywhere.
 pub fn uses_window(e: &Expr) -> bool {
-    let mut found = false;
-    visit(e, &mut |x| {
-        if let Expr::Call { func, .. } = x {
-            found |= WINDOW.contains(&func.to_ascii_lowercase().as_str());
-        }
-    });
-    found
-}
-
-fn visit(e: &Expr, f: &mut dyn FnMut(&Expr)) {
-    f(e);
-    match e {
-        Expr::Paren(x, _) | Expr::Unary { expr: x, .. } | Expr::Member(x, _, _) => visit(x, f),
-        Expr::Index(a, b, _) | Expr::Binary { lhs: a, rhs: b, .. } => {
-            visit(a, f);
-            visit(b, f);
-        }
-        Expr::Call { args, .. } => args.iter().for_each(|a| visit(&a.expr, f)),
-        Expr::List(xs, _) => xs.iter().for_each(|x| visit(x, f)),
-        _ => {}
-    }
+    crate::functions::calls_any(e, &|name| WINDOW.contains(&name))
 }
 
 /// Evaluates `e` on every row, window calls included.
@@ -84,53 +64,27 @@ fn lift(
     hidden: &mut Vec<Vec<Value>>,
     env: &Env,
 ) -> Result<Expr> {
-    let go = |x: &Expr, cols: &mut Vec<Column>, hidden: &mut Vec<Vec<Value>>| {
-        lift(x, cols, rows, hidden, env).map(Box::new)
+    // Arguments first, so that a window call inside another's arguments is computed first.
+    let e = e.map_children(&mut |x| lift(x, cols, rows, hidden, env))?;
+    let Expr::Call { func, args, span } = &e else {
+        return Ok(e);
     };
-    Ok(match e {
-        Expr::Paren(x, s) => Expr::Paren(go(x, cols, hidden)?, *s),
-        Expr::Unary { op, expr, span } => Expr::Unary {
-            op: op.clone(),
-            expr: go(expr, cols, hidden)?,
-            span: *span,
-        },
-        Expr::Binary { op, lhs, rhs, span } => Expr::Binary {
-            op: op.clone(),
-            lhs: go(lhs, cols, hidden)?,
-            rhs: go(rhs, cols, hidden)?,
-            span: *span,
-        },
-        Expr::Call { func, args, span } => {
-            let mut lifted = Vec::with_capacity(args.len());
-            for a in args {
-                lifted.push(Item {
-                    expr: *go(&a.expr, cols, hidden)?,
-                    ..a.clone()
-                });
-            }
-            let lname = func.to_ascii_lowercase();
-            if !WINDOW.contains(&lname.as_str()) {
-                return Ok(Expr::Call {
-                    func: func.clone(),
-                    args: lifted,
-                    span: *span,
-                });
-            }
-            let values = window(&lname, &lifted, cols, rows, hidden, env)?;
-            let name = format!("\u{0}window{}", hidden.len());
-            let ty = values.iter().find_map(Value::type_of).unwrap_or(Type::Long);
-            cols.push(Column {
-                name: name.clone(),
-                ty,
-            });
-            hidden.push(values);
-            Expr::Name {
-                name,
-                wildcard: false,
-                span: *span,
-            }
-        }
-        other => other.clone(),
+    let lname = func.to_ascii_lowercase();
+    if !WINDOW.contains(&lname.as_str()) {
+        return Ok(e);
+    }
+    let values = window(&lname, args, cols, rows, hidden, env)?;
+    let name = format!("\u{0}window{}", hidden.len());
+    let ty = values.iter().find_map(Value::type_of).unwrap_or(Type::Long);
+    cols.push(Column {
+        name: name.clone(),
+        ty,
+    });
+    hidden.push(values);
+    Ok(Expr::Name {
+        name,
+        wildcard: false,
+        span: *span,
     })
 }
 
@@ -159,7 +113,12 @@ fn window(
         "prev" | "next" => {
             // Kusto takes a constant offset of at least 1 and a constant default.
             if let Some(o) = args.get(1) {
-                let ok = matches!(&o.expr, Expr::Literal(kql::Literal::Int(t), _) if t.parse::<i64>().is_ok_and(|n| n >= 1));
+                let ok = match &o.expr {
+                    Expr::Literal(kql::Literal::Int(t), _) => {
+                        t.parse::<i64>().is_ok_and(|n| n >= 1)
+                    }
+                    _ => false,
+                };
                 if !ok {
                     return crate::error::err(format!(
                         "{f}(): the offset must be a constant of at least 1"

@@ -257,6 +257,47 @@ pub enum Dynamic {
 }
 
 impl Expr {
+    /// The expression with each direct sub-expression (operands, call arguments, member
+    /// bases, indexes, list elements) replaced by what `f` makes of it; other expressions
+    /// are copied. Rewrites call it for the nodes they do not change themselves.
+    pub fn map_children<E>(&self, f: &mut dyn FnMut(&Expr) -> Result<Expr, E>) -> Result<Expr, E> {
+        Ok(match self {
+            Expr::Paren(x, s) => Expr::Paren(Box::new(f(x)?), *s),
+            Expr::Unary { op, expr, span } => Expr::Unary {
+                op: op.clone(),
+                expr: Box::new(f(expr)?),
+                span: *span,
+            },
+            Expr::Binary { op, lhs, rhs, span } => Expr::Binary {
+                op: op.clone(),
+                lhs: Box::new(f(lhs)?),
+                rhs: Box::new(f(rhs)?),
+                span: *span,
+            },
+            Expr::Call { func, args, span } => Expr::Call {
+                func: func.clone(),
+                args: args
+                    .iter()
+                    .map(|a| {
+                        Ok(Item {
+                            expr: f(&a.expr)?,
+                            ..a.clone()
+                        })
+                    })
+                    .collect::<Result<_, E>>()?,
+                span: *span,
+            },
+            Expr::Member(base, name, span) => Expr::Member(Box::new(f(base)?), name.clone(), *span),
+            Expr::Index(base, index, span) => {
+                Expr::Index(Box::new(f(base)?), Box::new(f(index)?), *span)
+            }
+            Expr::List(xs, span) => {
+                Expr::List(xs.iter().map(&mut *f).collect::<Result<_, E>>()?, *span)
+            }
+            other => other.clone(),
+        })
+    }
+
     pub fn span(&self) -> Span {
         match self {
             Expr::Literal(_, s)
