@@ -54,15 +54,19 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
             let (end, unit) = name.split_at(if name.starts_with("start") { 7 } else { 5 });
             period_bound(t, unit, offset, end == "endof").map_or(Value::Null, datetime)
         }
-        "dayofyear" => t().map_or(Value::Null, |t| {
-            let day = t.div_euclid(TICKS_PER_DAY);
-            let (y, _, _) = civil_from_days(day);
-            Value::Long(day - ticks_from_parts(y, 1, 1, 0, 0, 0, 0) / TICKS_PER_DAY + 1)
-        }),
-        "monthofyear" => t().map_or(Value::Null, |t| {
-            Value::Long(civil_from_days(t.div_euclid(TICKS_PER_DAY)).1)
-        }),
-        "week_of_year" => t().map_or(Value::Null, |t| Value::Long(iso_week(t))),
+        // The part functions, each one `datetime_part`.
+        "dayofyear" | "monthofyear" | "getmonth" | "week_of_year" | "getyear" | "dayofmonth"
+        | "hourofday" => {
+            let part = match name {
+                "monthofyear" | "getmonth" => "month",
+                "getyear" => "year",
+                "dayofmonth" => "day",
+                "hourofday" => "hour",
+                other => other,
+            };
+            t().and_then(|t| datetime_part(part, t))
+                .map_or(Value::Null, Value::Long)
+        }
         "datetime_part" => {
             let part = v.first()?.to_kusto_string().to_ascii_lowercase();
             match ticks(v.get(1)) {
@@ -141,6 +145,13 @@ fn period_bound(t: i64, unit: &str, offset: i64, end: bool) -> Option<i64> {
         }
         _ => return None,
     })
+}
+
+/// The number of days in month `m` (1 to 12) of year `y`.
+pub fn days_in_month(y: i64, m: i64) -> i64 {
+    let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+    (ticks_from_parts(next.0, next.1, 1, 0, 0, 0, 0) - ticks_from_parts(y, m, 1, 0, 0, 0, 0))
+        / TICKS_PER_DAY
 }
 
 /// The ISO 8601 week number: weeks start on Monday, and week 1 holds the year's first

@@ -412,36 +412,16 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
             }
             _ => Value::Null,
         },
-        "getyear" | "getmonth" | "dayofmonth" | "hourofday" => {
-            match v.first().map(|x| x.scalar().convert(Type::DateTime)) {
-                Some(Value::DateTime(t)) => {
-                    let (y, m, d) = civil_from_days(t.div_euclid(TICKS_PER_DAY));
-                    Value::Long(match lname.as_str() {
-                        "getyear" => y,
-                        "getmonth" => m,
-                        "dayofmonth" => d,
-                        _ => t.rem_euclid(TICKS_PER_DAY) / (3600 * TICKS_PER_SEC),
-                    })
-                }
-                _ => Value::Null,
-            }
-        }
         "make_datetime" => {
             need(3)?;
             let secs = f(5).unwrap_or(0.0);
             let (mo, d) = (n(1).unwrap_or(1), n(2).unwrap_or(1));
             let (h, mi) = (n(3).unwrap_or(0), n(4).unwrap_or(0));
-            let days_in_month = |y: i64, m: i64| -> i64 {
-                let next = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-                (ticks_from_parts(next.0, next.1, 1, 0, 0, 0, 0)
-                    - ticks_from_parts(y, m, 1, 0, 0, 0, 0))
-                    / TICKS_PER_DAY
-            };
             let y = n(0).unwrap_or(0);
             if !(1..=9999).contains(&y)
                 || !(1..=12).contains(&mo)
                 || d < 1
-                || d > days_in_month(y, mo)
+                || d > crate::calendar::days_in_month(y, mo)
                 || !(0..24).contains(&h)
                 || !(0..60).contains(&mi)
                 || !(0.0..60.0).contains(&secs)
@@ -748,24 +728,7 @@ fn datetime_add(part: &str, amount: i64, t: i64) -> Result<Value> {
         return Ok(Value::Null);
     };
     let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
-    let last = [
-        31,
-        if (ny % 4 == 0 && ny % 100 != 0) || ny % 400 == 0 {
-            29
-        } else {
-            28
-        },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ][(nm - 1) as usize];
+    let last = crate::calendar::days_in_month(ny, nm);
     Ok(crate::calendar::datetime(
         ticks_from_parts(ny, nm, d.min(last), 0, 0, 0, 0) + tod,
     ))

@@ -260,8 +260,8 @@ fn scan_mapped(
     let range = |k: usize| {
         let s = start + k * MAP_CHUNK;
         let e = (s + MAP_CHUNK).min(map.len());
-        line_start_from(map, s, start)
-            ..line_start_from(map, e, start).max(line_start_from(map, s, start))
+        let first = line_start_from(map, s, start);
+        first..line_start_from(map, e, start).max(first)
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let stop = std::sync::atomic::AtomicBool::new(false);
