@@ -12,7 +12,6 @@ use crate::functions::{calls_any, return_type};
 use crate::table::{unique_name, Column, Row, Table};
 use crate::value::{GroupKey, Type, Value};
 use kql::{Expr, Item, LetValue, Operator, Param, SortOrder, Statement, StatementKind};
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -374,39 +373,12 @@ fn source_operator(op: &Operator, env: &Env) -> Result<Table> {
                 get("to")?.scalar(),
                 get("step")?.scalar(),
             );
-            let mut rows = Vec::new();
-            let mut cur = from.clone();
-            let forward = step.compare(&Value::Long(0)).is_some_and(|o| o.is_gt())
-                || matches!(step, Value::Timespan(t) if t > 0);
-            while rows.len() < 10_000_000 {
-                let done = match cur.compare(&to) {
-                    Some(o) => {
-                        if forward {
-                            o.is_gt()
-                        } else {
-                            o.is_lt()
-                        }
-                    }
-                    None => true,
-                };
-                if done {
-                    break;
-                }
-                rows.push(Row::new(vec![cur.clone()]));
-                let next = crate::eval::apply_binary("+", &cur, &step)?;
-                // A sum that wraps around (or stands still) ends the range.
-                let moved = next.compare(&cur);
-                if moved
-                    != Some(if forward {
-                        Ordering::Greater
-                    } else {
-                        Ordering::Less
-                    })
-                {
-                    break;
-                }
-                cur = next;
-            }
+            // A step that cannot be added to the start is an error, not an empty range.
+            crate::eval::apply_binary("+", &from, &step)?;
+            let rows: Vec<Row> = crate::series::range_values(&from, &to, &step, 10_000_000)
+                .into_iter()
+                .map(|v| Row::new(vec![v]))
+                .collect();
             let ty = from.type_of().unwrap_or(Type::Long);
             Ok(Table {
                 columns: vec![Column { name, ty }],

@@ -13,6 +13,7 @@ use crate::table::{Column, Row, Table};
 use crate::value::{GroupKey, Type, Value};
 use kql::{Expr, Operator};
 use serde_json::Value as Json;
+use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -261,6 +262,34 @@ fn number_json(x: f64) -> Json {
     }
 }
 
+/// The values from `from` to `to` (both included) in steps of `step`, at most `limit`, as
+/// `range` makes them: forward for a positive step, backward otherwise. The sequence ends
+/// before a value past `to`, and where adding the step fails, gives null, wraps around or
+/// stands still.
+pub(crate) fn range_values(from: &Value, to: &Value, step: &Value, limit: usize) -> Vec<Value> {
+    let forward = step.compare(&Value::Long(0)) == Some(Ordering::Greater)
+        || matches!(step, Value::Timespan(t) if *t > 0);
+    let onward = if forward {
+        Ordering::Greater
+    } else {
+        Ordering::Less
+    };
+    let mut out = Vec::new();
+    let mut cur = from.clone();
+    while out.len() < limit {
+        match cur.compare(to) {
+            Some(o) if o != onward => {}
+            _ => break,
+        }
+        out.push(cur.clone());
+        match crate::eval::apply_binary("+", &cur, step) {
+            Ok(next) if next.compare(&cur) == Some(onward) => cur = next,
+            _ => break,
+        }
+    }
+    out
+}
+
 /// The series functions by (lower-case) name: `None` for a name that is not one.
 pub fn call(name: &str, v: &[Value]) -> Option<Value> {
     let dynamic = |j: Json| Value::Dynamic(Arc::new(j));
@@ -407,42 +436,18 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
                 return Some(Value::Null);
             };
             let step = v.get(2).map_or(Value::Long(1), Value::scalar);
-            let mut out = Vec::new();
-            let mut cur = a;
-            let ascending =
-                step.as_f64().unwrap_or(1.0) >= 0.0 || matches!(step, Value::Timespan(s) if s >= 0);
-            while out.len() < 1_000_000 {
-                let go_on = match cur.compare(&b) {
-                    Some(std::cmp::Ordering::Greater) => !ascending,
-                    Some(std::cmp::Ordering::Less) => ascending,
-                    Some(std::cmp::Ordering::Equal) => true,
-                    None => false,
-                };
-                if !go_on {
-                    break;
+            // A step of zero gives the start alone, when it is not past the end.
+            let values = if step.as_f64() == Some(0.0) {
+                let within = matches!(a.compare(&b), Some(Ordering::Less | Ordering::Equal));
+                if within {
+                    vec![a]
+                } else {
+                    Vec::new()
                 }
-                out.push(cur.to_json());
-                match crate::eval::apply_binary("+", &cur, &step) {
-                    // Stop where the sum wraps around instead of moving on.
-                    Ok(n) if !n.is_null() => {
-                        let moved = n.compare(&cur);
-                        let onward = if ascending {
-                            moved == Some(std::cmp::Ordering::Greater)
-                        } else {
-                            moved == Some(std::cmp::Ordering::Less)
-                        };
-                        if !onward {
-                            break;
-                        }
-                        cur = n;
-                    }
-                    _ => break,
-                }
-                if step.as_f64() == Some(0.0) {
-                    break;
-                }
-            }
-            dynamic(Json::Array(out))
+            } else {
+                range_values(&a, &b, &step, 1_000_000)
+            };
+            dynamic(Json::Array(values.iter().map(Value::to_json).collect()))
         }
         _ => return None,
     })
