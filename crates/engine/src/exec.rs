@@ -1067,11 +1067,14 @@ fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
                 // aggregation is computed for the group, then the expression over them.
                 let mut calls = Vec::new();
                 let lifted = aggregate::lift_aggregations(other, &mut calls);
-                let hidden: Vec<Column> = (0..calls.len())
-                    .map(|k| Column {
+                // The group's keys, then the aggregations' values.
+                let scope_columns: Vec<Column> = columns[..by.len()]
+                    .iter()
+                    .cloned()
+                    .chain((0..calls.len()).map(|k| Column {
                         name: aggregate::lifted_name(k),
                         ty: Type::Dynamic,
-                    })
+                    }))
                     .collect();
                 let mut vals = Vec::with_capacity(members.len());
                 for (g, m) in members.iter().enumerate() {
@@ -1081,11 +1084,6 @@ fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
                         let v = aggregate::aggregate(func, args, &t.columns, &group, env)?;
                         scope_values.push(v.into_iter().next().unwrap_or(Value::Null));
                     }
-                    let scope_columns: Vec<Column> = columns[..by.len()]
-                        .iter()
-                        .cloned()
-                        .chain(hidden.iter().cloned())
-                        .collect();
                     vals.push(eval(
                         &lifted,
                         &Scope {
