@@ -9,7 +9,7 @@ use crate::error::{EngineError, Result};
 use crate::scan::{self, ChunkScan, Flaw, Shape};
 use crate::table::{Column, Provenance, Row, Table};
 use crate::time::parse_datetime;
-use crate::value::{Type, Value};
+use crate::value::{parse_long, Type, Value};
 use serde_json::Value as Json;
 use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
@@ -628,12 +628,8 @@ pub fn infer_text_type<'a>(values: impl Iterator<Item = &'a str>) -> Type {
     let mut seen = false;
     for v in values.map(str::trim).filter(|v| !v.is_empty()) {
         seen = true;
-        let is_long = {
-            let digits = v.strip_prefix(['-', '+']).unwrap_or(v);
-            !digits.is_empty()
-                && digits.bytes().all(|b| b.is_ascii_digit())
-                && v.parse::<i64>().is_ok()
-        };
+        // Decimal digits only: a column of hexadecimal text stays text.
+        let is_long = !v.starts_with("0x") && !v.starts_with("0X") && parse_long(v).is_some();
         let checks = [
             is_long,
             v.parse::<f64>().is_ok()

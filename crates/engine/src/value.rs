@@ -352,7 +352,7 @@ pub const TICKS_TO_UNIX_EPOCH: i64 = 621_355_968_000_000_000;
 /// A whole number in a string, as `tolong` reads it: decimal digits with an optional sign,
 /// or `0x` and hexadecimal digits (64 bits, two's complement), around spaces; nothing
 /// else (no fraction or exponent).
-fn parse_long(s: &str) -> Option<i64> {
+pub(crate) fn parse_long(s: &str) -> Option<i64> {
     let t = s.trim();
     if let Some(h) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
         return u64::from_str_radix(h, 16).ok().map(|n| n as i64);
