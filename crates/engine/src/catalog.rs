@@ -4,8 +4,8 @@
 //! Microsoft's Azure-Sentinel repository, MIT; see `data/LICENSE.azure-sentinel`). A source
 //! bound to one of them gets its documented column types; other tables get inferred types.
 
-use crate::error::{err, Result};
-use crate::source::{Source, SourceStats};
+use crate::error::{err, EngineError, Result};
+use crate::source::{RowSink, Source, SourceStats};
 use crate::table::{Column, Row, Table};
 use crate::value::Type;
 use std::collections::HashMap;
@@ -49,6 +49,8 @@ pub struct Catalog {
     sources: HashMap<String, Vec<Source>>,
     order: Vec<String>,
     stats: std::sync::Mutex<Vec<SourceStats>>,
+    /// Each table's columns once read, and whether every record was looked at.
+    schemas: std::sync::Mutex<HashMap<String, (Vec<Column>, bool)>>,
     /// Bytes of source files read so far, for a progress display.
     progress: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
@@ -102,6 +104,98 @@ impl Catalog {
         self.stats.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The sources bound to a table, or why there are none.
+    fn sources_of(&self, name: &str) -> Result<&[Source]> {
+        if let Some(sources) = self.sources.get(name) {
+            return Ok(sources);
+        }
+        if schema_of(name).is_some() {
+            return err(format!(
+                "no data for table `{name}` (its schema is known: bind a file with --data or --table {name}=PATH)"
+            ));
+        }
+        let mut known: Vec<&str> = self.order.iter().map(String::as_str).collect();
+        known.sort();
+        let hint = suggest(name, &known)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        err(format!("unknown table `{name}`{hint}"))
+    }
+
+    /// A table's columns: its documented schema, then the columns its files add (CSV
+    /// headers; the keys of the first 1,000 records of JSON-lines files, or of all of them
+    /// once a later record turned out to hold another).
+    pub fn columns(&self, name: &str) -> Result<Vec<Column>> {
+        let sources = self.sources_of(name)?;
+        if let Some((cols, _)) = self.schemas.lock().ok().and_then(|s| s.get(name).cloned()) {
+            return Ok(cols);
+        }
+        self.discover(name, sources, false)
+    }
+
+    fn discover(&self, name: &str, sources: &[Source], whole: bool) -> Result<Vec<Column>> {
+        let mut cols = schema_of(name).map(<[Column]>::to_vec).unwrap_or_default();
+        let mut complete = true;
+        for s in sources {
+            complete &= s.discover(&mut cols, whole)?;
+        }
+        if let Ok(mut all) = self.schemas.lock() {
+            all.insert(name.to_string(), (cols.clone(), complete));
+        }
+        Ok(cols)
+    }
+
+    /// Reads a table's sources as rows of `columns` (from [`Catalog::columns`]), in
+    /// order, into `sink` until it returns false; columns `needed` leaves out stay null.
+    /// When a record holds a column `columns` lacks, every record's columns are read and
+    /// the error [`EngineError::NewColumn`] returned: the caller asks for the columns again
+    /// and starts over.
+    pub fn scan_rows(
+        &self,
+        name: &str,
+        columns: &[Column],
+        needed: Option<&[bool]>,
+        prefilter: Option<&crate::Prefilter>,
+        sink: &mut RowSink,
+    ) -> Result<()> {
+        let sources = self.sources_of(name)?;
+        let before = self.stats.lock().map(|s| s.len()).unwrap_or(0);
+        let open = std::cell::Cell::new(true);
+        let mut each = |row: Row| -> Result<bool> {
+            open.set(sink(row)?);
+            Ok(open.get())
+        };
+        for s in sources {
+            match s.read_rows(name, columns, needed, prefilter, &mut each) {
+                Ok(stats) => {
+                    if let Ok(mut all) = self.stats.lock() {
+                        all.push(stats);
+                    }
+                }
+                Err(e @ EngineError::NewColumn { .. }) => {
+                    let complete = self
+                        .schemas
+                        .lock()
+                        .ok()
+                        .and_then(|s| s.get(name).map(|(_, c)| *c));
+                    if complete == Some(true) {
+                        return Err(e);
+                    }
+                    if let Ok(mut all) = self.stats.lock() {
+                        all.truncate(before);
+                    }
+                    self.discover(name, sources, true)?;
+                    return Err(e);
+                }
+                Err(e) => return Err(e),
+            }
+            if !open.get() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Reads a table's sources, keeping the rows `keep` accepts.
     pub fn scan(
         &self,
@@ -109,42 +203,21 @@ impl Catalog {
         keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
         prefilter: Option<&crate::Prefilter>,
     ) -> Result<Table> {
-        let Some(sources) = self.sources.get(name) else {
-            if schema_of(name).is_some() {
-                return err(format!(
-                    "no data for table `{name}` (its schema is known: bind a file with --data or --table {name}=PATH)"
-                ));
-            }
-            let mut known: Vec<&str> = self.order.iter().map(String::as_str).collect();
-            known.sort();
-            let hint = suggest(name, &known)
-                .map(|s| format!("; did you mean `{s}`?"))
-                .unwrap_or_default();
-            return err(format!("unknown table `{name}`{hint}"));
-        };
-        let mut out = Table::default();
-        for s in sources {
-            let (t, stats) = s.read(name, keep, prefilter)?;
-
-            if let Ok(mut all) = self.stats.lock() {
-                all.push(stats);
-            }
-            if out.columns.is_empty() {
-                out.columns = t.columns;
-            } else {
-                for c in t.columns {
-                    if !out.columns.iter().any(|x| x.name == c.name) {
-                        out.columns.push(c);
-                    }
+        loop {
+            let columns = self.columns(name)?;
+            let mut rows = Vec::new();
+            let read = self.scan_rows(name, &columns, None, prefilter, &mut |row| {
+                if keep(&columns, &row)? {
+                    rows.push(row);
                 }
+                Ok(true)
+            });
+            match read {
+                Err(EngineError::NewColumn { .. }) => continue,
+                other => other?,
             }
-            out.rows.extend(t.rows);
+            return Ok(Table { columns, rows });
         }
-        let width = out.columns.len();
-        for r in &mut out.rows {
-            r.values.resize(width, crate::Value::Null);
-        }
-        Ok(out)
     }
 }
 

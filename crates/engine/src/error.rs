@@ -13,6 +13,10 @@ pub enum EngineError {
         line: u64,
         why: String,
     },
+    /// A record holds a column the table's schema, read from the first records, lacked;
+    /// the catalog then reads every record's columns and the query runs again.
+    #[error("table {table}: column {column} turned up after the schema was read")]
+    NewColumn { table: String, column: String },
     #[error("{file}: {source}")]
     Io {
         file: String,

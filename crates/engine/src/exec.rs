@@ -32,7 +32,7 @@ pub struct UserFunc {
 #[derive(Clone)]
 pub struct Env {
     vars: HashMap<String, Binding>,
-    catalog: Arc<Catalog>,
+    pub(crate) catalog: Arc<Catalog>,
 }
 
 impl Env {
@@ -228,19 +228,14 @@ pub fn eval_tabular(e: &Expr, env: &Env) -> Result<Table> {
             run_statements(&f.body, &mut inner)
         }
         Expr::Source(op) => source_operator(op, env),
-        Expr::Pipe { source, ops, .. } => {
-            let t = match (source.as_ref(), ops.first()) {
-                // Push a leading `where` into the scan, so a source keeps only matching rows.
-                (Expr::Name { name, .. }, Some(first))
-                    if first.name == "where" && !env.vars.contains_key(name) =>
-                {
-                    let t = named_table(name, env, Some(first))?;
-                    return run_ops(&ops[1..], t, env);
-                }
-                _ => eval_tabular(source, env)?,
-            };
-            run_ops(ops, t, env)
-        }
+        Expr::Pipe { source, ops, .. } => match source.as_ref() {
+            // A stored table: the leading row-by-row operators run while it is read.
+            Expr::Name { name, .. } if !env.vars.contains_key(name) => {
+                let (t, rest) = crate::stream::scan_pipeline(name, ops, env)?;
+                run_ops(rest, t, env)
+            }
+            _ => run_ops(ops, eval_tabular(source, env)?, env),
+        },
         other => err(format!("expected a table, found {}", describe(other))),
     }
 }
@@ -287,21 +282,24 @@ pub(crate) fn named_table(name: &str, env: &Env, filter: Option<&Operator>) -> R
             None => Ok(true),
         }
     };
-    let prefilter = filter.and_then(|op| {
-        let ev = Evaluator { env: env.clone() };
-        let mut lits = Vec::new();
-        for it in op.items(None) {
-            lits.extend(crate::prefilter::derive(
-                &it.expr,
-                &ev,
-                crate::catalog::schema_of(name),
-            )?);
-        }
-        crate::Prefilter::new(&lits)
-    });
+    let prefilter = filter.and_then(|op| prefilter_for(name, op, env));
     // Each reference reads the sources again: holding a copy of a whole table for a
     // second reference would double the memory of every query.
     env.catalog.scan(name, &keep, prefilter.as_ref())
+}
+
+/// The literal prefilter a `where` over stored table `name` gives its scan, if any.
+pub(crate) fn prefilter_for(name: &str, op: &Operator, env: &Env) -> Option<crate::Prefilter> {
+    let ev = Evaluator { env: env.clone() };
+    let mut lits = Vec::new();
+    for it in op.items(None) {
+        lits.extend(crate::prefilter::derive(
+            &it.expr,
+            &ev,
+            crate::catalog::schema_of(name),
+        )?);
+    }
+    crate::Prefilter::new(&lits)
 }
 
 fn where_holds(op: &Operator, cols: &[Column], row: &Row, env: &Env) -> Result<bool> {
@@ -432,7 +430,7 @@ fn schema(items: &[Item]) -> Result<Vec<Column>> {
 }
 
 /// Applies one operator to a table.
-fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
+pub(crate) fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
     match op.name.as_str() {
         "where" | "filter" => {
             let mut rows = Vec::with_capacity(t.rows.len());
@@ -658,7 +656,7 @@ fn select(t: Table, idx: &[usize]) -> Table {
     }
 }
 
-fn scalar_arg(op: &Operator, env: &Env) -> Result<Value> {
+pub(crate) fn scalar_arg(op: &Operator, env: &Env) -> Result<Value> {
     let empty: [Column; 0] = [];
     let it = op
         .items(None)

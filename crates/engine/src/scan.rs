@@ -507,7 +507,8 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
     out
 }
 
-fn trim(b: &[u8]) -> &[u8] {
+/// The bytes without leading and trailing ASCII whitespace.
+pub(crate) fn trim(b: &[u8]) -> &[u8] {
     let s = b
         .iter()
         .position(|c| !c.is_ascii_whitespace())

@@ -6,7 +6,8 @@
 use crate::catalog::schema_of;
 use crate::csvline::{csv_fields, csv_unquote, Records};
 use crate::error::{EngineError, Result};
-use crate::scan::{self, ChunkScan, Flaw, Shape};
+use crate::jsonrow::{JsonLayout, LineFault};
+use crate::scan::{self, trim, ChunkScan, Flaw, Shape};
 use crate::table::{Column, Provenance, Row, Table};
 use crate::time::parse_datetime;
 use crate::value::{parse_long, Type, Value};
@@ -15,6 +16,12 @@ use std::borrow::Cow;
 use std::io::{BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// Where a source's rows go, one at a time in file order; returning false stops the reading.
+pub type RowSink<'a> = dyn FnMut(Row) -> Result<bool> + 'a;
+
+/// A CSV file's reader, record by record.
+type CsvRecords = Records<Box<dyn BufRead>>;
 
 /// A file bound to a table; `display` is the path as the user gave it.
 #[derive(Clone, Debug)]
@@ -115,14 +122,105 @@ impl Source {
         }
     }
 
-    /// Reads the file into a table of `table`'s schema, keeping rows `keep` accepts.
-    /// Lines the prefilter rules out are counted but not parsed: no row on them can match.
+    /// Reads the file into a table of `table`'s schema and this file's own columns, keeping
+    /// rows `keep` accepts. Lines the prefilter rules out are counted but not parsed.
     pub fn read(
         &self,
         table: &str,
         keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
         prefilter: Option<&crate::Prefilter>,
     ) -> Result<(Table, SourceStats)> {
+        let mut columns = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
+        self.discover(&mut columns, true)?;
+        let mut rows = Vec::new();
+        let stats = self.read_rows(table, &columns, None, prefilter, &mut |row| {
+            if keep(&columns, &row)? {
+                rows.push(row);
+            }
+            Ok(true)
+        })?;
+        Ok((Table { columns, rows }, stats))
+    }
+
+    /// Adds to `columns` the columns this file holds that it lacks, typed from their values
+    /// (a CSV header's columns, typed from the first 1,000 records; the keys of JSON
+    /// records). A JSON-lines file is sampled from its first 1,000 records unless `whole`;
+    /// returns whether every record was looked at, so that no other key can turn up.
+    pub fn discover(&self, columns: &mut Vec<Column>, whole: bool) -> Result<bool> {
+        match self.format() {
+            "csv" => {
+                let Some((header, mut rdr)) = self.csv_header()? else {
+                    return Ok(true);
+                };
+                let mut sample: Vec<Vec<Vec<u8>>> = Vec::new();
+                while sample.len() < 1000 && rdr.next_record().map_err(self.io())?.is_some() {
+                    sample.push(rdr.fields().map(|f| f.into_owned()).collect());
+                }
+                for (i, h) in header.iter().enumerate() {
+                    if columns.iter().any(|c| &c.name == h) {
+                        continue;
+                    }
+                    let values = sample
+                        .iter()
+                        .filter_map(|r| r.get(i))
+                        .filter_map(|f| std::str::from_utf8(f).ok());
+                    columns.push(Column {
+                        name: h.clone(),
+                        ty: infer_text_type(values),
+                    });
+                }
+                Ok(true)
+            }
+            "json" => {
+                let mut keys = KeyTypes::new(columns);
+                for item in self.json_items()?.iter() {
+                    if let Json::Object(obj) = item {
+                        keys.add(obj);
+                    }
+                }
+                Ok(true)
+            }
+            _ => {
+                let mut keys = KeyTypes::new(columns);
+                let mut reader = self.open()?;
+                let mut line = String::new();
+                let mut seen = 0;
+                loop {
+                    line.clear();
+                    if reader.read_line(&mut line).map_err(self.io())? == 0 {
+                        return Ok(true);
+                    }
+                    if let Ok(obj) = object_line(line.trim()) {
+                        keys.add(&obj);
+                        seen += 1;
+                        if !whole && seen == 1000 {
+                            return Ok(false);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn io(&self) -> impl Fn(std::io::Error) -> EngineError + '_ {
+        move |source| EngineError::Io {
+            file: self.display.clone(),
+            source,
+        }
+    }
+
+    /// Reads the file's rows as rows of `columns` (which hold every column of the file,
+    /// from [`Source::discover`]) and hands them to `sink` in file order until it returns
+    /// false. Columns `needed` leaves out are not filled in (null). Lines the prefilter
+    /// rules out are counted but not parsed: no row on them can match.
+    pub fn read_rows(
+        &self,
+        table: &str,
+        columns: &[Column],
+        needed: Option<&[bool]>,
+        prefilter: Option<&crate::Prefilter>,
+        sink: &mut RowSink,
+    ) -> Result<SourceStats> {
         let mut stats = SourceStats {
             file: self.display.clone(),
             table: table.to_string(),
@@ -130,19 +228,26 @@ impl Source {
         };
         stats.bytes = std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0);
         let file: Arc<str> = Arc::from(self.display.as_str());
-        let mut t = match self.format() {
-            "csv" => self.read_csv(table, &file, keep, prefilter, &mut stats)?,
-            "json" => self.read_json_array(table, &file, keep, &mut stats)?,
-            _ => self.read_jsonl(table, &file, keep, prefilter, &mut stats)?,
+        let new_column = |column: String| EngineError::NewColumn {
+            table: table.to_string(),
+            column,
         };
-        t.columns.shrink_to_fit();
+        match self.format() {
+            "csv" => self.read_csv(columns, needed, &file, prefilter, &mut stats, sink),
+            "json" => self.read_json_array(columns, needed, &file, &mut stats, sink),
+            _ => self.read_jsonl(columns, needed, &file, prefilter, &mut stats, sink),
+        }
+        .map_err(|e| match e {
+            EngineError::NewColumn { column, .. } => new_column(column),
+            e => e,
+        })?;
         if let Some(p) = &self.progress {
             p.fetch_add(
                 stats.bytes.saturating_sub(stats.progressed),
                 std::sync::atomic::Ordering::Relaxed,
             );
         }
-        Ok((t, stats))
+        Ok(stats)
     }
 
     fn malformed(&self, stats: &mut SourceStats, line: u64, why: String) -> Result<()> {
@@ -164,14 +269,40 @@ impl Source {
 
     fn read_jsonl(
         &self,
-        table: &str,
+        columns: &[Column],
+        needed: Option<&[bool]>,
         file: &Arc<str>,
-        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
         prefilter: Option<&crate::Prefilter>,
         stats: &mut SourceStats,
-    ) -> Result<Table> {
-        let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
-        let mut rows = Vec::new();
+        sink: &mut RowSink,
+    ) -> Result<()> {
+        let layout = JsonLayout::new(columns, needed);
+        let mut order = Vec::new();
+        // One line to parse (its row already counted when `counted`): its row handed on,
+        // or why it is malformed. Returns what the sink says: false stops the reading.
+        let mut record = |stats: &mut SourceStats, text: &[u8], n: u64, counted: bool| {
+            let text = String::from_utf8_lossy(text);
+            match layout.values(text.trim(), &mut order) {
+                Ok(values) => {
+                    stats.rows += u64::from(!counted);
+                    sink(Row {
+                        values,
+                        provenance: Some(Arc::new(Provenance {
+                            file: file.clone(),
+                            line: n,
+                        })),
+                    })
+                }
+                Err(LineFault::Malformed(why)) => {
+                    stats.rows -= u64::from(counted);
+                    self.malformed(stats, n, why).map(|()| true)
+                }
+                Err(LineFault::NewKey(column)) => Err(EngineError::NewColumn {
+                    table: String::new(),
+                    column,
+                }),
+            }
+        };
         if let (Some(p), false) = (prefilter, self.strict) {
             let mut base = 0u64;
             let mut each = |scan: &ChunkScan, buf: &[u8]| -> Result<bool> {
@@ -185,19 +316,8 @@ impl Source {
                     )?;
                 }
                 for &(l, a, b) in &scan.candidates {
-                    let n = base + l;
-                    let text = String::from_utf8_lossy(&buf[a..b]);
-                    match object_line(text.trim()) {
-                        Ok(obj) => {
-                            let row = object_row(&obj, &mut columns, file, n);
-                            if keep(&columns, &row)? {
-                                rows.push(row);
-                            }
-                        }
-                        Err(why) => {
-                            stats.rows -= 1;
-                            self.malformed(stats, n, why)?
-                        }
+                    if !record(stats, &buf[a..b], base + l, true)? {
+                        return Ok(false);
                     }
                 }
                 base += scan.lines;
@@ -217,32 +337,26 @@ impl Source {
                     &mut each,
                 )?;
             }
-            return Ok(Table { columns, rows });
+            return Ok(());
         }
         let mut reader = self.open()?;
-        let mut line = String::new();
+        let mut line = Vec::new();
         let mut n = 0u64;
         loop {
             line.clear();
-            let read = reader
-                .read_line(&mut line)
-                .map_err(|source| EngineError::Io {
-                    file: self.display.clone(),
-                    source,
-                })?;
-            if read == 0 {
-                break;
+            if reader.read_until(b'\n', &mut line).map_err(self.io())? == 0 {
+                return Ok(());
             }
             n += 1;
-            let text = line.trim();
+            let text = trim(&line);
             if text.is_empty() {
                 continue;
             }
             // A line the prefilter rules out is not parsed, but still checked for the shape
             // of one JSON object, so cut-off and stray lines are reported all the same.
-            if !self.strict && prefilter.is_some_and(|p| !p.may_match(text.as_bytes())) {
+            if !self.strict && prefilter.is_some_and(|p| !p.may_match(text)) {
                 stats.rows += 1;
-                if !(text.starts_with('{') && text.ends_with('}')) {
+                if !(text.starts_with(b"{") && text.ends_with(b"}")) {
                     stats.rows -= 1;
                     self.malformed(
                         stats,
@@ -252,92 +366,88 @@ impl Source {
                 }
                 continue;
             }
-            match object_line(text) {
-                Ok(obj) => {
-                    stats.rows += 1;
-                    let row = object_row(&obj, &mut columns, file, n);
-                    if keep(&columns, &row)? {
-                        rows.push(row);
-                    }
-                }
-                Err(why) => self.malformed(stats, n, why)?,
+            if !record(stats, text, n, false)? {
+                return Ok(());
             }
         }
-        Ok(Table { columns, rows })
     }
 
-    fn read_json_array(
-        &self,
-        table: &str,
-        file: &Arc<str>,
-        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
-        stats: &mut SourceStats,
-    ) -> Result<Table> {
+    /// The items of a JSON array file (or of the `value`/`rows` array of an object).
+    fn json_items(&self) -> Result<Vec<Json>> {
         let mut text = String::new();
-        self.open()?
-            .read_to_string(&mut text)
-            .map_err(|source| EngineError::Io {
-                file: self.display.clone(),
-                source,
-            })?;
+        self.open()?.read_to_string(&mut text).map_err(self.io())?;
         let json: Json = serde_json::from_str(&text).map_err(|e| EngineError::Input {
             file: self.display.clone(),
             line: e.line() as u64,
             why: format!("invalid JSON: {e}"),
         })?;
-        let items = match json {
-            Json::Array(a) => a,
+        match json {
+            Json::Array(a) => Ok(a),
             Json::Object(mut o) => match o.remove("value").or_else(|| o.remove("rows")) {
-                Some(Json::Array(a)) => a,
-                _ => vec![Json::Object(o)],
+                Some(Json::Array(a)) => Ok(a),
+                _ => Ok(vec![Json::Object(o)]),
             },
-            _ => {
-                return Err(EngineError::Input {
-                    file: self.display.clone(),
-                    line: 1,
-                    why: "expected a JSON array of objects".into(),
-                })
-            }
-        };
-        let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
-        let mut rows = Vec::new();
-        for (i, item) in items.into_iter().enumerate() {
-            match item {
-                Json::Object(obj) => {
-                    stats.rows += 1;
-                    let row = object_row(&obj, &mut columns, file, i as u64);
-                    if keep(&columns, &row)? {
-                        rows.push(row);
-                    }
-                }
-                _ => self.malformed(stats, i as u64, "expected a JSON object".into())?,
-            }
+            _ => Err(EngineError::Input {
+                file: self.display.clone(),
+                line: 1,
+                why: "expected a JSON array of objects".into(),
+            }),
         }
-        Ok(Table { columns, rows })
     }
 
-    fn read_csv(
+    fn read_json_array(
         &self,
-        table: &str,
+        columns: &[Column],
+        needed: Option<&[bool]>,
         file: &Arc<str>,
-        keep: &dyn Fn(&[Column], &Row) -> Result<bool>,
-        prefilter: Option<&crate::Prefilter>,
         stats: &mut SourceStats,
-    ) -> Result<Table> {
-        let io = |source| EngineError::Io {
-            file: self.display.clone(),
-            source,
-        };
-        let mut rdr = Records::new(self.open()?, 0);
-        if rdr.next_record().map_err(io)?.is_none() {
-            // An empty export: no header, no rows.
-            let columns = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
-            return Ok(Table {
-                columns,
-                rows: Vec::new(),
-            });
+        sink: &mut RowSink,
+    ) -> Result<()> {
+        for (i, item) in self.json_items()?.into_iter().enumerate() {
+            let Json::Object(obj) = item else {
+                self.malformed(stats, i as u64, "expected a JSON object".into())?;
+                continue;
+            };
+            stats.rows += 1;
+            let mut values = vec![Value::Null; columns.len()];
+            for (k, v) in &obj {
+                let Some(ci) = columns.iter().position(|c| &c.name == k) else {
+                    return Err(EngineError::NewColumn {
+                        table: String::new(),
+                        column: k.clone(),
+                    });
+                };
+                if needed.is_none_or(|n| n[ci]) {
+                    values[ci] = json_value(v, columns[ci].ty);
+                }
+            }
+            for (v, c) in values.iter_mut().zip(columns) {
+                if c.ty == Type::String && v.is_null() {
+                    *v = Value::str("");
+                }
+            }
+            let row = Row {
+                values,
+                provenance: Some(Arc::new(Provenance {
+                    file: file.clone(),
+                    line: i as u64,
+                })),
+            };
+            if !sink(row)? {
+                break;
+            }
         }
-        let header: Vec<String> = rdr
+        Ok(())
+    }
+
+    /// The header of a CSV file (names cleaned of the portal's ` [UTC]` suffix and a byte
+    /// order mark) and the reader positioned after it; `None` for an empty file.
+    fn csv_header(&self) -> Result<Option<(Vec<String>, CsvRecords)>> {
+        let mut rdr = Records::new(self.open()?, 0);
+        if rdr.next_record().map_err(self.io())?.is_none() {
+            return Ok(None);
+        }
+        let header = rdr
             .fields()
             .map(|h| {
                 String::from_utf8_lossy(&h)
@@ -347,32 +457,43 @@ impl Source {
                     .to_string()
             })
             .collect();
+        Ok(Some((header, rdr)))
+    }
+
+    fn read_csv(
+        &self,
+        columns: &[Column],
+        needed: Option<&[bool]>,
+        file: &Arc<str>,
+        prefilter: Option<&crate::Prefilter>,
+        stats: &mut SourceStats,
+        sink: &mut RowSink,
+    ) -> Result<()> {
+        let io = self.io();
+        let Some((header, mut rdr)) = self.csv_header()? else {
+            // An empty export: no header, no rows.
+            return Ok(());
+        };
         // Where the records start.
         let header_bytes = rdr.consumed();
         let header_lines = rdr.line();
-        let mut columns: Vec<Column> = schema_of(table).map(<[Column]>::to_vec).unwrap_or_default();
-        // Columns the table's schema does not give are typed from the sample below.
-        let mut undeclared = Vec::new();
         let map: Vec<usize> = header
             .iter()
-            .enumerate()
-            .map(|(i, h)| match columns.iter().position(|c| &c.name == h) {
-                Some(ci) => ci,
-                None => {
-                    columns.push(Column {
-                        name: h.clone(),
-                        ty: Type::String,
-                    });
-                    undeclared.push(i);
-                    columns.len() - 1
-                }
+            .map(|h| {
+                columns
+                    .iter()
+                    .position(|c| &c.name == h)
+                    .ok_or_else(|| EngineError::NewColumn {
+                        table: String::new(),
+                        column: h.clone(),
+                    })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         // Read ahead a sample to settle each datetime column's day/month order.
         let mut sample: Vec<(u64, Vec<Vec<u8>>, Vec<u8>)> = Vec::new();
         let mut ended = false;
         while sample.len() < 1000 {
-            match rdr.next_record().map_err(io)? {
+            match rdr.next_record().map_err(&io)? {
                 Some(line) => sample.push((
                     line,
                     rdr.fields().map(|f| f.into_owned()).collect(),
@@ -383,13 +504,6 @@ impl Source {
                     break;
                 }
             }
-        }
-        for &i in &undeclared {
-            let values = sample
-                .iter()
-                .filter_map(|(_, r, _)| r.get(i))
-                .filter_map(|f| std::str::from_utf8(f).ok());
-            columns[map[i]].ty = infer_text_type(values);
         }
         let day_first: Vec<Option<bool>> = (0..header.len())
             .map(|i| {
@@ -417,33 +531,28 @@ impl Source {
             map,
             day_first,
             columns,
+            needed,
             file: file.clone(),
         };
-        let mut rows = Vec::new();
-        // One record: its field count checked, the prefilter asked, then its row kept or not.
-        let each_record = |stats: &mut SourceStats,
-                           rows: &mut Vec<Row>,
-                           line: u64,
-                           fields: &mut dyn Iterator<Item = Cow<[u8]>>,
-                           count: usize,
-                           raw: &[u8]|
-         -> Result<()> {
+        // One record: its field count checked, the prefilter asked, then its row handed
+        // on. Returns what the sink says: false stops the reading.
+        let mut each_record = |stats: &mut SourceStats,
+                               line: u64,
+                               fields: &mut dyn Iterator<Item = Cow<[u8]>>,
+                               count: usize,
+                               raw: &[u8]|
+         -> Result<bool> {
             if count != header.len() {
                 let why = format!("expected {} fields, found {count}", header.len());
-                return self.malformed(stats, line, why);
+                return self.malformed(stats, line, why).map(|()| true);
             }
             stats.rows += 1;
             if !self.strict && prefilter.is_some_and(|p| !p.may_match(raw)) {
-                return Ok(());
+                return Ok(true);
             }
             match layout.row(fields, line) {
-                Ok(row) => {
-                    if keep(&layout.columns, &row)? {
-                        rows.push(row);
-                    }
-                    Ok(())
-                }
-                Err(why) => self.malformed(stats, line, why),
+                Ok(row) => sink(row),
+                Err(why) => self.malformed(stats, line, why).map(|()| true),
             }
         };
         if let (Some(p), false, false) = (prefilter, self.strict, self.compressed()) {
@@ -451,6 +560,7 @@ impl Source {
             let mut base = header_lines;
             let mut resume = None;
             let mut ranges = Vec::new();
+            let mut stopped = false;
             let mut each = |scan: &ChunkScan, buf: &[u8]| -> Result<bool> {
                 if scan.multiline {
                     resume = Some((scan.offset, base));
@@ -472,7 +582,10 @@ impl Source {
                     let mut fields = ranges.iter().map(|&(x, y)| csv_unquote(&line[x..y]));
                     // Counted above with the chunk's rows.
                     stats.rows -= 1;
-                    each_record(stats, &mut rows, base + l, &mut fields, ranges.len(), line)?;
+                    if !each_record(stats, base + l, &mut fields, ranges.len(), line)? {
+                        stopped = true;
+                        return Ok(false);
+                    }
                 }
                 base += scan.lines;
                 self.progressed(stats, buf.len());
@@ -482,15 +595,12 @@ impl Source {
                 fields: header.len(),
             };
             scan::scan_file(&self.path, &self.display, header_bytes, shape, p, &mut each)?;
-            let Some((offset, before)) = resume else {
-                return Ok(Table {
-                    columns: layout.columns,
-                    rows,
-                });
+            let Some((offset, before)) = resume.filter(|_| !stopped) else {
+                return Ok(());
             };
             // A record spans lines: read the rest record by record.
-            let mut f = std::fs::File::open(&self.path).map_err(io)?;
-            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(io)?;
+            let mut f = std::fs::File::open(&self.path).map_err(&io)?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(&io)?;
             let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, f));
             rdr = Records::new(reader, before);
             sample.clear();
@@ -498,19 +608,59 @@ impl Source {
         }
         for (line, fields, raw) in &sample {
             let mut it = fields.iter().map(|f| Cow::Borrowed(f.as_slice()));
-            each_record(stats, &mut rows, *line, &mut it, fields.len(), raw)?;
-        }
-        if !ended {
-            while let Some(line) = rdr.next_record().map_err(io)? {
-                let count = rdr.len();
-                let mut fields = rdr.fields();
-                each_record(stats, &mut rows, line, &mut fields, count, rdr.text())?;
+            if !each_record(stats, *line, &mut it, fields.len(), raw)? {
+                return Ok(());
             }
         }
-        Ok(Table {
-            columns: layout.columns,
-            rows,
-        })
+        if !ended {
+            while let Some(line) = rdr.next_record().map_err(&io)? {
+                let count = rdr.len();
+                let mut fields = rdr.fields();
+                if !each_record(stats, line, &mut fields, count, rdr.text())? {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The columns JSON records add to a schema: a key not yet a column becomes one, typed
+/// from its first non-null value (string while only nulls were seen).
+struct KeyTypes<'a> {
+    columns: &'a mut Vec<Column>,
+    /// Columns added while only nulls were seen.
+    untyped: Vec<usize>,
+}
+
+impl<'a> KeyTypes<'a> {
+    fn new(columns: &'a mut Vec<Column>) -> KeyTypes<'a> {
+        KeyTypes {
+            columns,
+            untyped: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, obj: &serde_json::Map<String, Json>) {
+        for (k, v) in obj {
+            match self.columns.iter().position(|c| &c.name == k) {
+                Some(ci) => {
+                    if !v.is_null() && self.untyped.contains(&ci) {
+                        self.columns[ci].ty = json_type(v);
+                        self.untyped.retain(|&u| u != ci);
+                    }
+                }
+                None => {
+                    if v.is_null() {
+                        self.untyped.push(self.columns.len());
+                    }
+                    self.columns.push(Column {
+                        name: k.clone(),
+                        ty: json_type(v),
+                    });
+                }
+            }
+        }
     }
 }
 
@@ -566,14 +716,16 @@ impl<R: BufRead> Read for Zstd<R> {
 
 /// How a CSV file's fields become a row: the column each field fills, and each datetime
 /// field's day/month order.
-struct CsvLayout {
+struct CsvLayout<'a> {
     map: Vec<usize>,
     day_first: Vec<Option<bool>>,
-    columns: Vec<Column>,
+    columns: &'a [Column],
+    /// The columns the query reads; the others are left null.
+    needed: Option<&'a [bool]>,
     file: Arc<str>,
 }
 
-impl CsvLayout {
+impl CsvLayout<'_> {
     /// One record's fields (as many as the header has) as a row, or why not.
     fn row<F: AsRef<[u8]>>(
         &self,
@@ -583,6 +735,9 @@ impl CsvLayout {
         let mut values = vec![Value::Null; self.columns.len()];
         for (i, field) in fields.enumerate() {
             let ci = self.map[i];
+            if self.needed.is_some_and(|n| !n[ci]) {
+                continue;
+            }
             let Ok(f) = std::str::from_utf8(field.as_ref()) else {
                 return Err(format!("field {} is not UTF-8", i + 1));
             };
@@ -700,45 +855,9 @@ fn object_line(text: &str) -> std::result::Result<serde_json::Map<String, Json>,
     }
 }
 
-/// A JSON object as a row of `columns`, adding columns the schema does not have.
-fn object_row(
-    obj: &serde_json::Map<String, Json>,
-    columns: &mut Vec<Column>,
-    file: &Arc<str>,
-    line: u64,
-) -> Row {
-    let mut values = vec![Value::Null; columns.len()];
-    for (k, v) in obj {
-        let ci = match columns.iter().position(|c| &c.name == k) {
-            Some(i) => i,
-            None => {
-                columns.push(Column {
-                    name: k.clone(),
-                    ty: json_type(v),
-                });
-                values.push(Value::Null);
-                columns.len() - 1
-            }
-        };
-        values[ci] = json_value(v, columns[ci].ty);
-    }
-    for (ci, c) in columns.iter().enumerate() {
-        if c.ty == Type::String && values[ci].is_null() {
-            values[ci] = Value::str("");
-        }
-    }
-    Row {
-        values,
-        provenance: Some(Arc::new(Provenance {
-            file: file.clone(),
-            line,
-        })),
-    }
-}
-
-/// A new column's type from the first value seen; a string in ISO 8601 form
+/// A new column's type from its first non-null value; a string in ISO 8601 form
 /// (`2026-01-02T03:04...`) makes a datetime column, as exports write their times so.
-fn json_type(v: &Json) -> Type {
+pub(crate) fn json_type(v: &Json) -> Type {
     match v {
         Json::Bool(_) => Type::Bool,
         Json::Number(n) if n.is_i64() => Type::Long,
@@ -765,7 +884,7 @@ fn iso_datetime(s: &str) -> bool {
         && parse_datetime(s, None).is_some()
 }
 
-fn json_value(v: &Json, ty: Type) -> Value {
+pub(crate) fn json_value(v: &Json, ty: Type) -> Value {
     match (v, ty) {
         (Json::Null, t) => Value::null_of(t),
         (_, Type::Dynamic) => match v {
