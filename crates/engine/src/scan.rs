@@ -449,7 +449,9 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
     marks.sort_unstable();
     let mut out = ChunkScan::default();
     let mut fields = Vec::new();
-    let csv = matches!(shape, Shape::Csv { .. }).then(|| CsvMasks::new(buf));
+    let counts = matches!(shape, Shape::Csv { .. })
+        .then(|| CsvMasks::new(buf).line_fields(&masks, buf.len()))
+        .unwrap_or_default();
     let mut m = 0;
     let mut start = 0;
     let mut line = 0u64;
@@ -480,10 +482,7 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
             Shape::Csv { fields: width } => {
                 let record = raw.strip_suffix(b"\r").unwrap_or(raw);
                 if !record.is_empty() {
-                    let count = match csv
-                        .as_ref()
-                        .and_then(|m| m.fields(start, start + record.len()))
-                    {
+                    let count = match counts.get(line as usize - 1).copied().flatten() {
                         Some(n) => n,
                         None => {
                             if !csv_fields(record, &mut fields) {
