@@ -20,6 +20,7 @@ pub struct JsonLayout<'a> {
 }
 
 /// Why a line gave no row.
+#[derive(Debug)]
 pub enum LineFault {
     /// Not one JSON object: the reason, as reported to the user.
     Malformed(String),
@@ -73,6 +74,15 @@ impl<'a> JsonLayout<'a> {
             }
         }
         Ok(values)
+    }
+
+    /// [`JsonLayout::values`] with the key order remembered per thread, for the scan's
+    /// workers.
+    pub fn values_here(&self, text: &str) -> Result<Vec<Value>, LineFault> {
+        thread_local! {
+            static ORDER: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        ORDER.with(|order| self.values(text, &mut order.borrow_mut()))
     }
 
     fn column(&self, key: &str, k: usize, order: &mut Vec<usize>) -> Option<usize> {

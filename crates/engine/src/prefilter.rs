@@ -24,6 +24,8 @@ pub struct Prefilter {
     /// For a few literals, the search fused with the classification of every byte, used
     /// where the processor allows (see `teddy`).
     teddy: Option<crate::teddy::Teddy>,
+    /// Passes every line (see [`Prefilter::every_line`]).
+    all: bool,
 }
 
 /// Text is lower-cased (ASCII) and searched in blocks of this many bytes, which stay in
@@ -162,7 +164,26 @@ impl Prefilter {
             literals: literals.len(),
             longest: literals.iter().map(String::len).max().unwrap_or(1),
             teddy: crate::teddy::Teddy::new(literals),
+            all: false,
         })
+    }
+
+    /// A prefilter that passes every line: the scan then only splits the text into lines
+    /// and checks their shape, so that a query with nothing to search for still reads its
+    /// file on every core.
+    pub fn all() -> Prefilter {
+        Prefilter {
+            parts: Vec::new(),
+            literals: 0,
+            longest: 1,
+            teddy: None,
+            all: true,
+        }
+    }
+
+    /// Whether every line passes.
+    pub fn every_line(&self) -> bool {
+        self.all
     }
 
     pub fn len(&self) -> usize {
@@ -201,6 +222,12 @@ impl Prefilter {
     /// of every byte the prefilter cannot judge (unordered), and to `lines` a line-end
     /// bitmask per 64 bytes.
     pub fn scan(&self, buf: &[u8], marks: &mut Vec<usize>, lines: &mut Vec<u64>) {
+        if self.all {
+            let mut ends = [std::mem::take(lines)];
+            crate::classify::byte_masks(buf, [b'\n'], &mut ends);
+            *lines = std::mem::take(&mut ends[0]);
+            return;
+        }
         if let Some(t) = &self.teddy {
             if t.scan(buf, marks, lines) {
                 return;
@@ -228,6 +255,9 @@ impl Prefilter {
 
     /// False only when no row on this line can match.
     pub fn may_match(&self, line: &[u8]) -> bool {
+        if self.all {
+            return true;
+        }
         if memchr::memchr(b'\\', line).is_some() || !line.is_ascii() {
             return true;
         }

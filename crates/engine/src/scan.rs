@@ -8,7 +8,9 @@
 
 use crate::classify::LineEnds;
 use crate::csvline::{csv_fields, CsvMasks};
+use crate::jsonrow::LineFault;
 use crate::prefilter::Prefilter;
+use crate::value::Value;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
@@ -44,11 +46,28 @@ pub struct ChunkScan {
     pub multiline: bool,
     /// Where the chunk starts in the file (plain files only; 0 for streams).
     pub offset: u64,
+    /// With a line parser: each candidate line's values, or why it gives none, in the
+    /// order of `candidates` (parsed by the worker that scanned the chunk).
+    pub parsed: Vec<std::result::Result<Vec<Value>, LineFault>>,
+}
+
+/// Makes a candidate line's values; the scan runs it on the workers, beside the search.
+pub type LineParser<'a> = dyn Fn(&[u8]) -> std::result::Result<Vec<Value>, LineFault> + Sync + 'a;
+
+/// Runs the parser, if any, over the chunk's candidate lines.
+fn parse_candidates(scan: &mut ChunkScan, buf: &[u8], parse: Option<&LineParser>) {
+    if let Some(parse) = parse {
+        scan.parsed = scan
+            .candidates
+            .iter()
+            .map(|&(_, a, b)| parse(&buf[a..b]))
+            .collect();
+    }
 }
 
 /// The callback that receives each chunk's scan and bytes, in file order; it returns
 /// false to stop the scan.
-pub type Each<'a> = dyn FnMut(&ChunkScan, &[u8]) -> crate::Result<bool> + 'a;
+pub type Each<'a> = dyn FnMut(&mut ChunkScan, &[u8]) -> crate::Result<bool> + 'a;
 
 /// Bytes a chunk holds (small in unit tests, so that they cross many chunk boundaries).
 const CHUNK: usize = if cfg!(test) { 64 << 10 } else { 8 << 20 };
@@ -80,6 +99,7 @@ pub fn scan_chunks(
     file: &str,
     shape: Shape,
     prefilter: &Prefilter,
+    parse: Option<&LineParser>,
     each: &mut Each,
 ) -> crate::Result<()> {
     let io = io_error(file);
@@ -111,8 +131,9 @@ pub fn scan_chunks(
                 }
             }
         };
-        let scan = scan_parallel(&buf[..cut], shape, prefilter);
-        if !each(&scan, &buf[..cut])? || eof {
+        let mut scan = scan_parallel(&buf[..cut], shape, prefilter);
+        parse_candidates(&mut scan, &buf[..cut], parse);
+        if !each(&mut scan, &buf[..cut])? || eof {
             return Ok(());
         }
         buf.copy_within(cut..filled, 0);
@@ -129,6 +150,7 @@ pub fn scan_file(
     start: u64,
     shape: Shape,
     prefilter: &Prefilter,
+    parse: Option<&LineParser>,
     each: &mut Each,
 ) -> crate::Result<()> {
     let io = io_error(file);
@@ -138,13 +160,14 @@ pub fn scan_file(
         // SAFETY: the map is only read. A file truncated by another program while it is
         // mapped would fault on access; exported logs are not written while hunted.
         if let Ok(map) = unsafe { memmap2::Mmap::map(&f) } {
-            return scan_mapped(&map, start as usize, shape, prefilter, each);
+            return scan_mapped(&map, start as usize, shape, prefilter, parse, each);
         }
     }
     let count = len.saturating_sub(start).div_ceil(FILE_CHUNK as u64);
     let job = |k: u64, f: &mut std::fs::File, buf: &mut Vec<u8>| {
         read_chunk(f, start, len, k, buf).map(|range| {
             let mut scan = scan_part(&buf[range.clone()], shape, prefilter);
+            parse_candidates(&mut scan, &buf[range.clone()], parse);
             scan.offset = start + k * FILE_CHUNK as u64 + range.start as u64;
             if k > 0 {
                 scan.offset -= 1;
@@ -157,8 +180,8 @@ pub fn scan_file(
         let mut f = std::fs::File::open(path).map_err(&io)?;
         let mut buf = Vec::new();
         for k in 0..count {
-            let (scan, range) = job(k, &mut f, &mut buf).map_err(&io)?;
-            if !each(&scan, &buf[range])? {
+            let (mut scan, range) = job(k, &mut f, &mut buf).map_err(&io)?;
+            if !each(&mut scan, &buf[range])? {
                 break;
             }
         }
@@ -213,11 +236,11 @@ pub fn scan_file(
                     Err(_) => break Err(io(std::io::Error::other("a scan worker stopped"))),
                 }
             };
-            let (scan, range) = match r {
+            let (mut scan, range) = match r {
                 Ok(x) => x,
                 Err(e) => break Err(io(e)),
             };
-            match each(&scan, &buf[range]) {
+            match each(&mut scan, &buf[range]) {
                 Ok(true) => {}
                 other => break other.map(|_| ()),
             }
@@ -250,6 +273,7 @@ fn scan_mapped(
     start: usize,
     shape: Shape,
     prefilter: &Prefilter,
+    parse: Option<&LineParser>,
     each: &mut Each,
 ) -> crate::Result<()> {
     let map: &[u8] = mapping;
@@ -290,6 +314,7 @@ fn scan_mapped(
                 }
                 let r = range(k);
                 let mut scan = scan_part(&map[r.clone()], shape, prefilter);
+                parse_candidates(&mut scan, &map[r.clone()], parse);
                 scan.offset = r.start as u64;
                 if done_tx.send((k, scan, r)).is_err() {
                     return;
@@ -300,7 +325,7 @@ fn scan_mapped(
         let mut pending: BTreeMap<usize, (ChunkScan, std::ops::Range<usize>)> = BTreeMap::new();
         let mut want = 0;
         while want < count {
-            let Some((scan, r)) = pending.remove(&want) else {
+            let Some((mut scan, r)) = pending.remove(&want) else {
                 match done_rx.recv() {
                     Ok((k, scan, r)) => {
                         pending.insert(k, (scan, r));
@@ -309,7 +334,7 @@ fn scan_mapped(
                     Err(_) => break,
                 }
             };
-            match each(&scan, &map[r.clone()]) {
+            match each(&mut scan, &map[r.clone()]) {
                 Ok(true) => {
                     let _ = token_tx.try_send(());
                     let upto = r.end / 4096 * 4096;
@@ -460,7 +485,7 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
         let end = ends.next().unwrap_or(buf.len());
         line += 1;
         let raw = &buf[start..end];
-        let mut candidate = false;
+        let mut candidate = p.every_line();
         while m < marks.len() && marks[m] < end {
             if marks[m] >= start {
                 candidate = true;
@@ -559,10 +584,17 @@ mod tests {
         assert_eq!((one.lines, one.rows), (many.lines, many.rows));
         let mut seen = Vec::new();
         let mut r: &[u8] = &buf;
-        scan_chunks(&mut r, "test", Shape::JsonObject, &p(), &mut |s, _| {
-            seen.extend(s.candidates.iter().map(|c| c.0));
-            Ok(true)
-        })
+        scan_chunks(
+            &mut r,
+            "test",
+            Shape::JsonObject,
+            &p(),
+            None,
+            &mut |s, _| {
+                seen.extend(s.candidates.iter().map(|c| c.0));
+                Ok(true)
+            },
+        )
         .unwrap();
         assert_eq!(seen.len(), 61);
     }
@@ -580,15 +612,23 @@ mod tests {
         std::fs::write(&path, &buf).unwrap();
         let whole = scan_part(&buf, Shape::JsonObject, &p());
         let (mut base, mut lines, mut cands, mut bad) = (0u64, 0u64, Vec::new(), Vec::new());
-        scan_file(&path, "test", 0, Shape::JsonObject, &p(), &mut |s, b| {
-            for &(l, a, e) in &s.candidates {
-                cands.push((base + l, b[a..e].len()));
-            }
-            bad.extend(s.misshapen.iter().map(|(l, _)| base + l));
-            base += s.lines;
-            lines += s.lines;
-            Ok(true)
-        })
+        scan_file(
+            &path,
+            "test",
+            0,
+            Shape::JsonObject,
+            &p(),
+            None,
+            &mut |s, b| {
+                for &(l, a, e) in &s.candidates {
+                    cands.push((base + l, b[a..e].len()));
+                }
+                bad.extend(s.misshapen.iter().map(|(l, _)| base + l));
+                base += s.lines;
+                lines += s.lines;
+                Ok(true)
+            },
+        )
         .unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(lines, whole.lines);

@@ -7,7 +7,7 @@ use crate::catalog::schema_of;
 use crate::csvline::{csv_fields, csv_unquote, Records};
 use crate::error::{EngineError, Result};
 use crate::jsonrow::{JsonLayout, LineFault};
-use crate::scan::{self, trim, ChunkScan, Flaw, Shape};
+use crate::scan::{self, ChunkScan, Flaw, Shape};
 use crate::table::{Column, Provenance, Row, Table};
 use crate::time::parse_datetime;
 use crate::value::{parse_long, Type, Value};
@@ -277,24 +277,21 @@ impl Source {
         sink: &mut RowSink,
     ) -> Result<()> {
         let layout = JsonLayout::new(columns, needed);
-        let mut order = Vec::new();
-        // One line to parse (its row already counted when `counted`): its row handed on,
-        // or why it is malformed. Returns what the sink says: false stops the reading.
-        let mut record = |stats: &mut SourceStats, text: &[u8], n: u64, counted: bool| {
-            let text = String::from_utf8_lossy(text);
-            match layout.values(text.trim(), &mut order) {
-                Ok(values) => {
-                    stats.rows += u64::from(!counted);
-                    sink(Row {
-                        values,
-                        provenance: Some(Arc::new(Provenance {
-                            file: file.clone(),
-                            line: n,
-                        })),
-                    })
-                }
+        // One parsed line (its row already counted by the scan): its row handed on, or why
+        // it is malformed. Returns what the sink says: false stops the reading.
+        let mut record = |stats: &mut SourceStats,
+                          parsed: std::result::Result<Vec<Value>, LineFault>,
+                          n: u64| {
+            match parsed {
+                Ok(values) => sink(Row {
+                    values,
+                    provenance: Some(Arc::new(Provenance {
+                        file: file.clone(),
+                        line: n,
+                    })),
+                }),
                 Err(LineFault::Malformed(why)) => {
-                    stats.rows -= u64::from(counted);
+                    stats.rows -= 1;
                     self.malformed(stats, n, why).map(|()| true)
                 }
                 Err(LineFault::NewKey(column)) => Err(EngineError::NewColumn {
@@ -303,72 +300,57 @@ impl Source {
                 }),
             }
         };
-        if let (Some(p), false) = (prefilter, self.strict) {
-            let mut base = 0u64;
-            let mut each = |scan: &ChunkScan, buf: &[u8]| -> Result<bool> {
-                stats.rows += scan.rows;
-                for &(l, _) in &scan.misshapen {
-                    stats.rows -= 1;
-                    self.malformed(
-                        stats,
-                        base + l,
-                        "not a JSON object (a line must hold one {...} object)".into(),
-                    )?;
-                }
-                for &(l, a, b) in &scan.candidates {
-                    if !record(stats, &buf[a..b], base + l, true)? {
-                        return Ok(false);
-                    }
-                }
-                base += scan.lines;
-                self.progressed(stats, buf.len());
-                Ok(true)
-            };
-            if self.compressed() {
-                let mut reader = self.open()?;
-                scan::scan_chunks(&mut reader, &self.display, Shape::JsonObject, p, &mut each)?;
-            } else {
-                scan::scan_file(
-                    &self.path,
-                    &self.display,
-                    0,
-                    Shape::JsonObject,
-                    p,
-                    &mut each,
+        // Lines the prefilter rules out are only checked for the shape of one object; in
+        // strict mode every line is parsed, so that any malformed one stops the reading.
+        let all = crate::Prefilter::all();
+        let p = match prefilter {
+            Some(p) if !self.strict => p,
+            _ => &all,
+        };
+        let parse = |line: &[u8]| layout.values_here(String::from_utf8_lossy(line).trim());
+        let mut base = 0u64;
+        let mut each = |scan: &mut ChunkScan, buf: &[u8]| -> Result<bool> {
+            stats.rows += scan.rows;
+            for &(l, _) in &scan.misshapen {
+                stats.rows -= 1;
+                self.malformed(
+                    stats,
+                    base + l,
+                    "not a JSON object (a line must hold one {...} object)".into(),
                 )?;
             }
-            return Ok(());
-        }
-        let mut reader = self.open()?;
-        let mut line = Vec::new();
-        let mut n = 0u64;
-        loop {
-            line.clear();
-            if reader.read_until(b'\n', &mut line).map_err(self.io())? == 0 {
-                return Ok(());
-            }
-            n += 1;
-            let text = trim(&line);
-            if text.is_empty() {
-                continue;
-            }
-            // A line the prefilter rules out is not parsed, but still checked for the shape
-            // of one JSON object, so cut-off and stray lines are reported all the same.
-            if !self.strict && prefilter.is_some_and(|p| !p.may_match(text)) {
-                stats.rows += 1;
-                if !(text.starts_with(b"{") && text.ends_with(b"}")) {
-                    stats.rows -= 1;
-                    self.malformed(
-                        stats,
-                        n,
-                        "not a JSON object (a line must hold one {...} object)".into(),
-                    )?;
+            let parsed = std::mem::take(&mut scan.parsed);
+            for (&(l, _, _), parsed) in scan.candidates.iter().zip(parsed) {
+                if !record(stats, parsed, base + l)? {
+                    return Ok(false);
                 }
-                continue;
             }
-            if !record(stats, text, n, false)? {
-                return Ok(());
-            }
+            base += scan.lines;
+            self.progressed(stats, buf.len());
+            Ok(true)
+        };
+        if self.compressed() {
+            let mut reader = self.open()?;
+            let shape = Shape::JsonObject;
+            scan::scan_chunks(
+                &mut reader,
+                &self.display,
+                shape,
+                p,
+                Some(&parse),
+                &mut each,
+            )
+        } else {
+            let shape = Shape::JsonObject;
+            scan::scan_file(
+                &self.path,
+                &self.display,
+                0,
+                shape,
+                p,
+                Some(&parse),
+                &mut each,
+            )
         }
     }
 
@@ -534,6 +516,90 @@ impl Source {
             needed,
             file: file.clone(),
         };
+        // Lines the prefilter rules out are only checked for their number of fields; in
+        // strict mode every line is parsed, so that any malformed one stops the reading.
+        let all = crate::Prefilter::all();
+        let p = match prefilter {
+            Some(p) if !self.strict => p,
+            _ => &all,
+        };
+        if !self.compressed() {
+            // The grep-like scan, as long as every line is one record; the workers that
+            // scan a chunk parse its candidate lines.
+            let mut base = header_lines;
+            let mut resume = None;
+            let mut stopped = false;
+            let parse = |line: &[u8]| {
+                let mut ranges = Vec::new();
+                csv_fields(line, &mut ranges);
+                let fields = ranges.iter().map(|&(x, y)| csv_unquote(&line[x..y]));
+                layout.values(fields).map_err(LineFault::Malformed)
+            };
+            let mut each = |scan: &mut ChunkScan, buf: &[u8]| -> Result<bool> {
+                if scan.multiline {
+                    resume = Some((scan.offset, base));
+                    return Ok(false);
+                }
+                stats.rows += scan.rows;
+                for &(l, flaw) in &scan.misshapen {
+                    stats.rows -= 1;
+                    let found = match flaw {
+                        Flaw::Fields(n) => n,
+                        Flaw::NotObject => 0,
+                    };
+                    let why = format!("expected {} fields, found {found}", header.len());
+                    self.malformed(stats, base + l, why)?;
+                }
+                let parsed = std::mem::take(&mut scan.parsed);
+                for (&(l, _, _), values) in scan.candidates.iter().zip(parsed) {
+                    let line = base + l;
+                    let go_on = match values {
+                        Ok(values) => sink(Row {
+                            values,
+                            provenance: Some(Arc::new(Provenance {
+                                file: file.clone(),
+                                line,
+                            })),
+                        })?,
+                        Err(LineFault::Malformed(why)) => {
+                            stats.rows -= 1;
+                            self.malformed(stats, line, why).map(|()| true)?
+                        }
+                        Err(LineFault::NewKey(_)) => true,
+                    };
+                    if !go_on {
+                        stopped = true;
+                        return Ok(false);
+                    }
+                }
+                base += scan.lines;
+                self.progressed(stats, buf.len());
+                Ok(true)
+            };
+            let shape = Shape::Csv {
+                fields: header.len(),
+            };
+            let parse: &scan::LineParser = &parse;
+            scan::scan_file(
+                &self.path,
+                &self.display,
+                header_bytes,
+                shape,
+                p,
+                Some(parse),
+                &mut each,
+            )?;
+            let Some((offset, before)) = resume.filter(|_| !stopped) else {
+                return Ok(());
+            };
+            // A record spans lines: read the rest record by record.
+            let mut f = std::fs::File::open(&self.path).map_err(&io)?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(&io)?;
+            let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, f));
+            rdr = Records::new(reader, before);
+            sample.clear();
+            ended = false;
+        }
         // One record: its field count checked, the prefilter asked, then its row handed
         // on. Returns what the sink says: false stops the reading.
         let mut each_record = |stats: &mut SourceStats,
@@ -555,57 +621,6 @@ impl Source {
                 Err(why) => self.malformed(stats, line, why).map(|()| true),
             }
         };
-        if let (Some(p), false, false) = (prefilter, self.strict, self.compressed()) {
-            // The grep-like scan, as long as every line is one record.
-            let mut base = header_lines;
-            let mut resume = None;
-            let mut ranges = Vec::new();
-            let mut stopped = false;
-            let mut each = |scan: &ChunkScan, buf: &[u8]| -> Result<bool> {
-                if scan.multiline {
-                    resume = Some((scan.offset, base));
-                    return Ok(false);
-                }
-                stats.rows += scan.rows;
-                for &(l, flaw) in &scan.misshapen {
-                    stats.rows -= 1;
-                    let found = match flaw {
-                        Flaw::Fields(n) => n,
-                        Flaw::NotObject => 0,
-                    };
-                    let why = format!("expected {} fields, found {found}", header.len());
-                    self.malformed(stats, base + l, why)?;
-                }
-                for &(l, a, b) in &scan.candidates {
-                    let line = &buf[a..b];
-                    csv_fields(line, &mut ranges);
-                    let mut fields = ranges.iter().map(|&(x, y)| csv_unquote(&line[x..y]));
-                    // Counted above with the chunk's rows.
-                    stats.rows -= 1;
-                    if !each_record(stats, base + l, &mut fields, ranges.len(), line)? {
-                        stopped = true;
-                        return Ok(false);
-                    }
-                }
-                base += scan.lines;
-                self.progressed(stats, buf.len());
-                Ok(true)
-            };
-            let shape = Shape::Csv {
-                fields: header.len(),
-            };
-            scan::scan_file(&self.path, &self.display, header_bytes, shape, p, &mut each)?;
-            let Some((offset, before)) = resume.filter(|_| !stopped) else {
-                return Ok(());
-            };
-            // A record spans lines: read the rest record by record.
-            let mut f = std::fs::File::open(&self.path).map_err(&io)?;
-            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(offset)).map_err(&io)?;
-            let reader: Box<dyn BufRead> = Box::new(BufReader::with_capacity(1 << 20, f));
-            rdr = Records::new(reader, before);
-            sample.clear();
-            ended = false;
-        }
         for (line, fields, raw) in &sample {
             let mut it = fields.iter().map(|f| Cow::Borrowed(f.as_slice()));
             if !each_record(stats, *line, &mut it, fields.len(), raw)? {
@@ -732,6 +747,20 @@ impl CsvLayout<'_> {
         fields: impl Iterator<Item = F>,
         line: u64,
     ) -> std::result::Result<Row, String> {
+        Ok(Row {
+            values: self.values(fields)?,
+            provenance: Some(Arc::new(Provenance {
+                file: self.file.clone(),
+                line,
+            })),
+        })
+    }
+
+    /// One record's fields as values of the table's columns, or why not.
+    fn values<F: AsRef<[u8]>>(
+        &self,
+        fields: impl Iterator<Item = F>,
+    ) -> std::result::Result<Vec<Value>, String> {
         let mut values = vec![Value::Null; self.columns.len()];
         for (i, field) in fields.enumerate() {
             let ci = self.map[i];
@@ -748,13 +777,7 @@ impl CsvLayout<'_> {
                 values[ci] = Value::str("");
             }
         }
-        Ok(Row {
-            values,
-            provenance: Some(Arc::new(Provenance {
-                file: self.file.clone(),
-                line,
-            })),
-        })
+        Ok(values)
     }
 }
 

@@ -65,7 +65,10 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
         rows: Vec::new(),
         count: 0,
     };
-    let mut batch = Vec::with_capacity(BATCH);
+    // Under a take, batches start as small as the rows it wants and grow, so that a
+    // small take stops the reading early without running tiny batches throughout.
+    let mut size = limit.map_or(BATCH, |n| n.clamp(1, BATCH));
+    let mut batch = Vec::with_capacity(size);
     env.catalog.scan_rows(
         name,
         &columns,
@@ -73,9 +76,10 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
         prefilter.as_ref(),
         &mut |row| {
             batch.push(row);
-            if batch.len() < BATCH {
+            if batch.len() < size {
                 return Ok(true);
             }
+            size = (size * 2).min(BATCH);
             out.add(run_ops(row_ops, table(&columns, &mut batch), env)?)
         },
     )?;
