@@ -206,7 +206,7 @@ pub(crate) fn union(op: &Operator, first: Option<Table>, env: &Env) -> Result<Ta
                     .into_iter()
                     .filter(|n| n.starts_with(name.as_str()))
                 {
-                    tables.push((n.clone(), named_table(&n, env, None)?));
+                    tables.push((n.clone(), named_table(&n, env)?));
                 }
             }
             Expr::Name { name, .. } if !env.is_bound(name) => {

@@ -399,54 +399,73 @@ mod tests {
         );
     }
 
+    /// What random CSV lines are made of: text, commas, quotes alone and in pairs,
+    /// carriage returns, and a field long enough to cross a 64-byte word.
+    const PIECES: [&[u8]; 9] = [
+        b"a",
+        b",",
+        b"\"\"",
+        b"\"x,y\"",
+        b"\"",
+        b"\r",
+        b"bb,",
+        b",\"\"\"q\"",
+        b"\"long field, with a comma and more text to cross a word\"",
+    ];
+
+    /// A small deterministic random number generator (a linear congruential one).
+    fn random(mut seed: u64) -> impl FnMut() -> usize {
+        move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        }
+    }
+
+    /// `count` lines of fewer than `longest` pieces each, each ended by a newline, and
+    /// each line's range; a lone quote is kept one time in `lone_quote`.
+    fn random_lines(
+        next: &mut impl FnMut() -> usize,
+        pieces: &[&[u8]],
+        count: usize,
+        longest: usize,
+        lone_quote: usize,
+    ) -> (Vec<u8>, Vec<(usize, usize)>) {
+        let mut buf = Vec::new();
+        let mut lines = Vec::new();
+        for _ in 0..count {
+            let a = buf.len();
+            for _ in 0..next() % longest {
+                let p = pieces[next() % pieces.len()];
+                if p == b"\"" && !next().is_multiple_of(lone_quote) {
+                    continue;
+                }
+                buf.extend_from_slice(p);
+            }
+            lines.push((a, buf.len()));
+            buf.push(b'\n');
+        }
+        (buf, lines)
+    }
+
     /// The one-pass count of every line equals the count line by line, whatever the
     /// lines hold (unbalanced quotes, carriage returns alone or before the line end) and
     /// wherever they fall in the words, with and without a final line end.
     #[test]
     fn one_pass_counts_equal_counts_line_by_line() {
-        let pieces: [&[u8]; 9] = [
-            b"a",
-            b",",
-            b"\"\"",
-            b"\"x,y\"",
-            b"\"",
-            b"\r",
-            b"bb,",
-            b",\"\"\"q\"",
-            b"\"long field, with a comma and more text to cross a word\"",
-        ];
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
+        let mut next = random(11);
         let mut judged = 0;
         for round in 0..400 {
-            let mut buf = Vec::new();
-            let mut lines = Vec::new();
-            for _ in 0..(1 + next() % 30) {
-                let a = buf.len();
-                for _ in 0..next() % 10 {
-                    let p = pieces[next() % pieces.len()];
-                    if p == b"\"" && next() % 20 != 0 {
-                        continue;
-                    }
-                    buf.extend_from_slice(p);
-                }
-                lines.push((a, buf.len()));
-                buf.push(b'\n');
-            }
+            let count = 1 + next() % 30;
+            let (mut buf, lines) = random_lines(&mut next, &PIECES, count, 10, 20);
             if round % 3 == 0 {
                 buf.pop();
             }
-            let mut newlines = Vec::new();
-            let mut none = [Vec::new()];
-            crate::classify::byte_masks(&buf, [b'\n'], &mut none);
-            newlines.append(&mut none[0]);
+            let mut newlines = [Vec::new()];
+            crate::classify::byte_masks(&buf, [b'\n'], &mut newlines);
             let masks = CsvMasks::new(&buf);
-            let got = masks.line_fields(&newlines, buf.len());
+            let got = masks.line_fields(&newlines[0], buf.len());
             for (i, &(a, b)) in lines.iter().enumerate() {
                 let b = if buf[a..b].ends_with(b"\r") { b - 1 } else { b };
                 let want = if a == b { Some(1) } else { masks.fields(a, b) };
@@ -461,40 +480,11 @@ mod tests {
     /// byte-by-byte reading finds, whatever its neighbours hold.
     #[test]
     fn masks_count_each_line_of_a_buffer_alone() {
-        let pieces: [&[u8]; 8] = [
-            b"a",
-            b",",
-            b"\"\"",
-            b"\"x,y\"",
-            b"\"",
-            b"\r",
-            b"bb,",
-            b",\"\"\"q\"",
-        ];
-        let mut seed = 7u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as usize
-        };
+        let mut next = random(7);
         let (mut counted, mut ranges) = (0, Vec::new());
         for _ in 0..300 {
-            let mut buf = Vec::new();
-            let mut lines = Vec::new();
-            for _ in 0..40 {
-                let a = buf.len();
-                for _ in 0..next() % 12 {
-                    let p = pieces[next() % pieces.len()];
-                    // Keep quotes balanced in most buffers, so that the masks judge them.
-                    if p == b"\"" && next() % 300 != 0 {
-                        continue;
-                    }
-                    buf.extend_from_slice(p);
-                }
-                lines.push((a, buf.len()));
-                buf.push(b'\n');
-            }
+            // Quotes balanced in most buffers, so that the masks judge them.
+            let (buf, lines) = random_lines(&mut next, &PIECES[..8], 40, 12, 300);
             let masks = CsvMasks::new(&buf);
             for (a, b) in lines {
                 if let Some(f) = masks.fields(a, b) {

@@ -203,7 +203,7 @@ fn bind_args(f: &UserFunc, args: &[Item], scope: &Scope, env: &mut Env) -> Resul
 pub fn eval_tabular(e: &Expr, env: &Env) -> Result<Table> {
     match e {
         Expr::Paren(inner, _) => eval_tabular(inner, env),
-        Expr::Name { name, .. } => named_table(name, env, None),
+        Expr::Name { name, .. } => named_table(name, env),
         Expr::Call { func, args, .. } => {
             if func == "materialize" || func == "view" {
                 if let Some(a) = args.first() {
@@ -268,24 +268,15 @@ fn describe(e: &Expr) -> &'static str {
     }
 }
 
-pub(crate) fn named_table(name: &str, env: &Env, filter: Option<&Operator>) -> Result<Table> {
+/// A table by name: one bound by `let`, or a stored table read whole (pipelines over a
+/// stored table go through `stream::scan_pipeline` instead).
+pub(crate) fn named_table(name: &str, env: &Env) -> Result<Table> {
     if let Some(Binding::Table(t)) = env.vars.get(name) {
-        let t = t.as_ref().clone();
-        return match filter {
-            Some(op) => apply(op, t, env),
-            None => Ok(t),
-        };
+        return Ok(t.as_ref().clone());
     }
-    let keep = |cols: &[Column], row: &Row| -> Result<bool> {
-        match filter {
-            Some(op) => where_holds(op, cols, row, env),
-            None => Ok(true),
-        }
-    };
-    let prefilter = filter.and_then(|op| prefilter_for(name, op, env));
     // Each reference reads the sources again: holding a copy of a whole table for a
     // second reference would double the memory of every query.
-    env.catalog.scan(name, &keep, prefilter.as_ref())
+    env.catalog.scan(name, &|_, _| Ok(true), None)
 }
 
 /// The literal prefilter a `where` over stored table `name` gives its scan, if any.
@@ -395,7 +386,7 @@ fn source_operator(op: &Operator, env: &Env) -> Result<Table> {
             };
             let mut tables = Vec::new();
             for n in names {
-                tables.push((n.clone(), named_table(&n, env, None)?));
+                tables.push((n.clone(), named_table(&n, env)?));
             }
             search_with(op, tables, env)
         }
@@ -503,14 +494,14 @@ pub(crate) fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
             Ok(select(t, &order))
         }
         "take" | "limit" => {
-            let n = scalar_arg(op, env)?.as_i64().unwrap_or(0).max(0) as usize;
+            let n = row_count_arg(op, env)?;
             let mut t = t;
             t.rows.truncate(n);
             Ok(t)
         }
         "sort" | "order" => sort(op.items(Some("by")), t, env),
         "top" => {
-            let n = scalar_arg(op, env)?.as_i64().unwrap_or(0).max(0) as usize;
+            let n = row_count_arg(op, env)?;
             let mut t = sort(op.items(Some("by")), t, env)?;
             t.rows.truncate(n);
             Ok(t)
@@ -656,7 +647,12 @@ fn select(t: Table, idx: &[usize]) -> Table {
     }
 }
 
-pub(crate) fn scalar_arg(op: &Operator, env: &Env) -> Result<Value> {
+/// The number of rows `take N` or `top N` asks for (none when N is negative or null).
+pub(crate) fn row_count_arg(op: &Operator, env: &Env) -> Result<usize> {
+    Ok(scalar_arg(op, env)?.as_i64().unwrap_or(0).max(0) as usize)
+}
+
+fn scalar_arg(op: &Operator, env: &Env) -> Result<Value> {
     let empty: [Column; 0] = [];
     let it = op
         .items(None)

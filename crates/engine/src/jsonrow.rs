@@ -68,11 +68,7 @@ impl<'a> JsonLayout<'a> {
                 )
             }));
         }
-        for (v, c) in values.iter_mut().zip(self.columns) {
-            if c.ty == Type::String && v.is_null() {
-                *v = Value::str("");
-            }
-        }
+        crate::source::empty_strings_for_nulls(&mut values, self.columns);
         Ok(values)
     }
 

@@ -84,7 +84,8 @@ fn threads() -> usize {
         .min(8)
 }
 
-fn io_error(file: &str) -> impl Fn(std::io::Error) -> crate::EngineError + '_ {
+/// Turns a read error into the engine's, naming the file.
+pub(crate) fn io_error(file: &str) -> impl Fn(std::io::Error) -> crate::EngineError + '_ {
     move |source| crate::EngineError::Io {
         file: file.to_string(),
         source,
@@ -531,8 +532,7 @@ pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
     out
 }
 
-/// The bytes without leading and trailing ASCII whitespace.
-pub(crate) fn trim(b: &[u8]) -> &[u8] {
+fn trim(b: &[u8]) -> &[u8] {
     let s = b
         .iter()
         .position(|c| !c.is_ascii_whitespace())

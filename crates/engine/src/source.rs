@@ -64,20 +64,14 @@ impl Source {
     }
 
     fn open(&self) -> Result<Box<dyn BufRead>> {
-        let f = std::fs::File::open(&self.path).map_err(|source| EngineError::Io {
-            file: self.display.clone(),
-            source,
-        })?;
+        let f = std::fs::File::open(&self.path).map_err(self.io())?;
         Ok(match self.compression() {
             Some(Compression::Gzip) => Box::new(BufReader::with_capacity(
                 1 << 20,
                 flate2::read::MultiGzDecoder::new(f),
             )),
             Some(Compression::Zstd) => {
-                let frames = Zstd::new(BufReader::new(f)).map_err(|source| EngineError::Io {
-                    file: self.display.clone(),
-                    source,
-                })?;
+                let frames = Zstd::new(BufReader::new(f)).map_err(self.io())?;
                 Box::new(BufReader::with_capacity(1 << 20, frames))
             }
             None => Box::new(BufReader::with_capacity(1 << 20, f)),
@@ -202,11 +196,9 @@ impl Source {
         }
     }
 
+    /// Turns a read error into the engine's, naming this file.
     fn io(&self) -> impl Fn(std::io::Error) -> EngineError + '_ {
-        move |source| EngineError::Io {
-            file: self.display.clone(),
-            source,
-        }
+        scan::io_error(&self.display)
     }
 
     /// Reads the file's rows as rows of `columns` (which hold every column of the file,
@@ -267,6 +259,44 @@ impl Source {
         Ok(())
     }
 
+    /// The prefilter the line scan runs with: the query's, or every line when there is
+    /// none or in strict mode (where every line is parsed, so that any malformed one stops
+    /// the reading).
+    fn scan_filter<'p>(
+        &self,
+        prefilter: Option<&'p crate::Prefilter>,
+        all: &'p crate::Prefilter,
+    ) -> &'p crate::Prefilter {
+        match prefilter {
+            Some(p) if !self.strict => p,
+            _ => all,
+        }
+    }
+
+    /// Hands on a candidate line's values (its row already counted by the scan) as a row
+    /// of `line`, or reports why the line is malformed. Returns what the sink says: false
+    /// stops the reading.
+    fn hand_on(
+        &self,
+        stats: &mut SourceStats,
+        parsed: std::result::Result<Vec<Value>, LineFault>,
+        file: &Arc<str>,
+        line: u64,
+        sink: &mut RowSink,
+    ) -> Result<bool> {
+        match parsed {
+            Ok(values) => sink(row_at(values, file, line)),
+            Err(LineFault::Malformed(why)) => {
+                stats.rows -= 1;
+                self.malformed(stats, line, why).map(|()| true)
+            }
+            Err(LineFault::NewKey(column)) => Err(EngineError::NewColumn {
+                table: String::new(),
+                column,
+            }),
+        }
+    }
+
     fn read_jsonl(
         &self,
         columns: &[Column],
@@ -277,36 +307,9 @@ impl Source {
         sink: &mut RowSink,
     ) -> Result<()> {
         let layout = JsonLayout::new(columns, needed);
-        // One parsed line (its row already counted by the scan): its row handed on, or why
-        // it is malformed. Returns what the sink says: false stops the reading.
-        let mut record = |stats: &mut SourceStats,
-                          parsed: std::result::Result<Vec<Value>, LineFault>,
-                          n: u64| {
-            match parsed {
-                Ok(values) => sink(Row {
-                    values,
-                    provenance: Some(Arc::new(Provenance {
-                        file: file.clone(),
-                        line: n,
-                    })),
-                }),
-                Err(LineFault::Malformed(why)) => {
-                    stats.rows -= 1;
-                    self.malformed(stats, n, why).map(|()| true)
-                }
-                Err(LineFault::NewKey(column)) => Err(EngineError::NewColumn {
-                    table: String::new(),
-                    column,
-                }),
-            }
-        };
-        // Lines the prefilter rules out are only checked for the shape of one object; in
-        // strict mode every line is parsed, so that any malformed one stops the reading.
+        // Lines the prefilter rules out are only checked for the shape of one object.
         let all = crate::Prefilter::all();
-        let p = match prefilter {
-            Some(p) if !self.strict => p,
-            _ => &all,
-        };
+        let p = self.scan_filter(prefilter, &all);
         let parse = |line: &[u8]| layout.values_here(String::from_utf8_lossy(line).trim());
         let mut base = 0u64;
         let mut each = |scan: &mut ChunkScan, buf: &[u8]| -> Result<bool> {
@@ -321,7 +324,7 @@ impl Source {
             }
             let parsed = std::mem::take(&mut scan.parsed);
             for (&(l, _, _), parsed) in scan.candidates.iter().zip(parsed) {
-                if !record(stats, parsed, base + l)? {
+                if !self.hand_on(stats, parsed, file, base + l, sink)? {
                     return Ok(false);
                 }
             }
@@ -403,19 +406,8 @@ impl Source {
                     values[ci] = json_value(v, columns[ci].ty);
                 }
             }
-            for (v, c) in values.iter_mut().zip(columns) {
-                if c.ty == Type::String && v.is_null() {
-                    *v = Value::str("");
-                }
-            }
-            let row = Row {
-                values,
-                provenance: Some(Arc::new(Provenance {
-                    file: file.clone(),
-                    line: i as u64,
-                })),
-            };
-            if !sink(row)? {
+            empty_strings_for_nulls(&mut values, columns);
+            if !sink(row_at(values, file, i as u64))? {
                 break;
             }
         }
@@ -516,13 +508,9 @@ impl Source {
             needed,
             file: file.clone(),
         };
-        // Lines the prefilter rules out are only checked for their number of fields; in
-        // strict mode every line is parsed, so that any malformed one stops the reading.
+        // Lines the prefilter rules out are only checked for their number of fields.
         let all = crate::Prefilter::all();
-        let p = match prefilter {
-            Some(p) if !self.strict => p,
-            _ => &all,
-        };
+        let p = self.scan_filter(prefilter, &all);
         if !self.compressed() {
             // The grep-like scan, as long as every line is one record; the workers that
             // scan a chunk parse its candidate lines.
@@ -552,22 +540,7 @@ impl Source {
                 }
                 let parsed = std::mem::take(&mut scan.parsed);
                 for (&(l, _, _), values) in scan.candidates.iter().zip(parsed) {
-                    let line = base + l;
-                    let go_on = match values {
-                        Ok(values) => sink(Row {
-                            values,
-                            provenance: Some(Arc::new(Provenance {
-                                file: file.clone(),
-                                line,
-                            })),
-                        })?,
-                        Err(LineFault::Malformed(why)) => {
-                            stats.rows -= 1;
-                            self.malformed(stats, line, why).map(|()| true)?
-                        }
-                        Err(LineFault::NewKey(_)) => true,
-                    };
-                    if !go_on {
+                    if !self.hand_on(stats, values, file, base + l, sink)? {
                         stopped = true;
                         return Ok(false);
                     }
@@ -637,6 +610,26 @@ impl Source {
             }
         }
         Ok(())
+    }
+}
+
+/// A row of `values` read from `line` of `file`.
+fn row_at(values: Vec<Value>, file: &Arc<str>, line: u64) -> Row {
+    Row {
+        values,
+        provenance: Some(Arc::new(Provenance {
+            file: file.clone(),
+            line,
+        })),
+    }
+}
+
+/// Strings are never null: a string column a record leaves out (or sets to null) is "".
+pub(crate) fn empty_strings_for_nulls(values: &mut [Value], columns: &[Column]) {
+    for (v, c) in values.iter_mut().zip(columns) {
+        if c.ty == Type::String && v.is_null() {
+            *v = Value::str("");
+        }
     }
 }
 
@@ -747,13 +740,7 @@ impl CsvLayout<'_> {
         fields: impl Iterator<Item = F>,
         line: u64,
     ) -> std::result::Result<Row, String> {
-        Ok(Row {
-            values: self.values(fields)?,
-            provenance: Some(Arc::new(Provenance {
-                file: self.file.clone(),
-                line,
-            })),
-        })
+        Ok(row_at(self.values(fields)?, &self.file, line))
     }
 
     /// One record's fields as values of the table's columns, or why not.
@@ -772,11 +759,7 @@ impl CsvLayout<'_> {
             };
             values[ci] = text_value(f, self.columns[ci].ty, self.day_first[i]);
         }
-        for (ci, c) in self.columns.iter().enumerate() {
-            if c.ty == Type::String && values[ci].is_null() {
-                values[ci] = Value::str("");
-            }
-        }
+        empty_strings_for_nulls(&mut values, self.columns);
         Ok(values)
     }
 }

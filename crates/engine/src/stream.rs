@@ -9,7 +9,7 @@
 //! table, after the stream).
 
 use crate::error::{EngineError, Result};
-use crate::exec::{apply, prefilter_for, run_ops, static_type, Env};
+use crate::exec::{apply, prefilter_for, row_count_arg, run_ops, static_type, Env};
 use crate::table::{Column, Row, Table};
 use crate::value::{Type, Value};
 use kql::{Dynamic, Expr, Operator};
@@ -37,7 +37,7 @@ pub(crate) fn scan_pipeline<'o>(
 
 fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Operator])> {
     let columns = env.catalog.columns(name)?;
-    let (streamed, limit) = streamable(ops, &columns, env)?;
+    let (streamed, limit) = streamable(ops, &columns, env);
     let after = streamed + usize::from(limit.is_some());
     let row_ops = &ops[..streamed];
     let next = ops.get(after);
@@ -164,7 +164,7 @@ impl Stream {
 
 /// How many leading operators run row by row on batches, and the row count of a `take`
 /// that follows them (which ends the stream).
-fn streamable(ops: &[Operator], columns: &[Column], env: &Env) -> Result<(usize, Option<usize>)> {
+fn streamable(ops: &[Operator], columns: &[Column], env: &Env) -> (usize, Option<usize>) {
     let mut cols = columns.to_vec();
     for (k, op) in ops.iter().enumerate() {
         let items = op.items(None);
@@ -177,15 +177,11 @@ fn streamable(ops: &[Operator], columns: &[Column], env: &Env) -> Result<(usize,
                     && static_type(&it.expr, &cols, env).is_some()
             }),
             "project-away" | "project-keep" | "project-rename" | "project-reorder" => true,
-            "take" | "limit" if op.clauses.len() == 1 => {
-                let n = apply(op, Table::default(), env).map(|_| ());
-                if n.is_ok() {
-                    let n = crate::exec::scalar_arg(op, env)?;
-                    let n = n.as_i64().unwrap_or(0).max(0) as usize;
-                    return Ok((k, Some(n)));
-                }
-                false
-            }
+            "take" | "limit" if op.clauses.len() == 1 => match row_count_arg(op, env) {
+                Ok(n) => return (k, Some(n)),
+                // Left to the operator to report.
+                Err(_) => false,
+            },
             _ => false,
         };
         // A name that is neither a column yet nor bound by `let` may be a column of a
@@ -200,7 +196,7 @@ fn streamable(ops: &[Operator], columns: &[Column], env: &Env) -> Result<(usize,
                     .all(|n| cols.iter().any(|c| &c.name == n) || env.is_bound(n))
         };
         if !row_wise || !resolved() {
-            return Ok((k, None));
+            return (k, None);
         }
         // The columns after the operator, from running it on no rows.
         match apply(
@@ -212,10 +208,10 @@ fn streamable(ops: &[Operator], columns: &[Column], env: &Env) -> Result<(usize,
             env,
         ) {
             Ok(t) => cols = t.columns,
-            Err(_) => return Ok((k, None)),
+            Err(_) => return (k, None),
         }
     }
-    Ok((ops.len(), None))
+    (ops.len(), None)
 }
 
 /// The table columns the streamed operators and what follows them read: `None` for all.
