@@ -1,49 +1,81 @@
 //! One pass over text that does what the scan needs of every byte: it lower-cases the text
 //! (ASCII) for the literal search, marks where lines end, and finds the bytes the prefilter
-//! cannot judge (a backslash escape, a non-ASCII byte). Doing the three at once reads each
+//! cannot judge (a JSON escape that may spell a literal's character, a non-ASCII byte). Doing the three at once reads each
 //! byte once instead of three times, and line ends come as bitmasks, which are walked far
 //! faster than a search per line. On x86_64 it takes 16 bytes a step with SSE2, which every
 //! x86_64 processor has; elsewhere one byte a step, with the same result (tested).
 
+/// What the scanned bytes are, which decides the backslashes that can hide a literal.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Text {
+    /// JSON: `\/` and `\uXXXX` can spell a literal's characters. The other escapes spell a
+    /// quote, a backslash or a control character, which no prefilter literal holds.
+    Json,
+    /// CSV: a backslash is an ordinary byte, and a doubled quote spells a quote.
+    Csv,
+}
+
+/// Whether the byte at `i`, a backslash or a non-ASCII byte, may hide a literal from a
+/// search of the raw bytes: a non-ASCII letter may fold to an ASCII one (the Kelvin sign to
+/// `k`), and a JSON escape may spell a literal's character. Windows paths make backslashes
+/// common in real logs (`c:\\windows\\...`), so the escapes that cannot hide one are
+/// told apart (`c:\\users` holds `\u` but no escape). Where `src` cuts the text short, the
+/// answer is yes: a backslash at its end, or after a run of backslashes from its start.
+#[inline]
+pub fn hides(src: &[u8], i: usize, text: Text) -> bool {
+    if src[i] >= 0x80 {
+        return true;
+    }
+    if text != Text::Json || !src.get(i + 1).is_none_or(|&n| n == b'/' || n == b'u') {
+        return false;
+    }
+    // The backslash starts an escape when an even number of backslashes precede it.
+    let run = src[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+    run % 2 == 0 || run == i
+}
+
 /// Lower-cases `src` into `dst[..src.len()]`; for every 64 bytes of `src` (the last group
 /// may be shorter) appends to `lines` a mask with bit `i` set where byte `i` of the group is
-/// `\n`, and appends to `special` the position (plus `base`) of every backslash and byte
-/// of 0x80 or more.
+/// `\n`, and appends to `special` the position (plus `base`) of every byte that [`hides`]
+/// a literal.
 pub fn fold_classify(
     src: &[u8],
     dst: &mut [u8],
     base: usize,
+    text: Text,
     lines: &mut Vec<u64>,
     special: &mut Vec<usize>,
 ) {
     let dst = &mut dst[..src.len()];
     let whole = src.len() / 64 * 64;
-    let (head, tail) = (&src[..whole], &src[whole..]);
+    let tail = &src[whole..];
     let (dhead, dtail) = dst.split_at_mut(whole);
     #[cfg(target_arch = "x86_64")]
     {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, just checked.
-            unsafe { groups_avx2(head, dhead, base, lines, special) };
+            unsafe { groups_avx2(src, dhead, base, text, lines, special) };
         } else {
-            groups(head, dhead, base, lines, special, group_sse2);
+            groups(src, dhead, base, text, lines, special, group_sse2);
         }
     }
     #[cfg(not(target_arch = "x86_64"))]
-    groups(head, dhead, base, lines, special, group_bytewise);
+    groups(src, dhead, base, text, lines, special, group_bytewise);
     if !tail.is_empty() {
         let (nl, sp) = group_bytewise(tail, dtail);
         lines.push(nl);
-        push_bits(sp, base + whole, special);
+        push_special(sp, src, whole, base, text, special);
     }
 }
 
-/// Runs `group` over every 64 bytes of `src` (a multiple of 64 long).
+/// Runs `group` over every whole 64 bytes of `src` (as many as `dst` is long, a multiple
+/// of 64).
 #[inline(always)]
 fn groups(
     src: &[u8],
     dst: &mut [u8],
     base: usize,
+    text: Text,
     lines: &mut Vec<u64>,
     special: &mut Vec<usize>,
     group: impl Fn(&[u8], &mut [u8]) -> (u64, u64),
@@ -56,7 +88,7 @@ fn groups(
         let (nl, sp) = group(s, d);
         lines.push(nl);
         if sp != 0 {
-            push_bits(sp, base + at * 64, special);
+            push_special(sp, src, at * 64, base, text, special);
         }
     }
 }
@@ -67,18 +99,31 @@ unsafe fn groups_avx2(
     src: &[u8],
     dst: &mut [u8],
     base: usize,
+    text: Text,
     lines: &mut Vec<u64>,
     special: &mut Vec<usize>,
 ) {
-    groups(src, dst, base, lines, special, |s, d| {
+    groups(src, dst, base, text, lines, special, |s, d| {
         // SAFETY: this runs only where AVX2 was detected.
         unsafe { group_avx2(s, d) }
     });
 }
 
-fn push_bits(mut mask: u64, base: usize, out: &mut Vec<usize>) {
+/// Appends `base + at + i` for every bit `i` of `mask` (a backslash or a non-ASCII byte at
+/// `src[at + i]`) whose byte [`hides`] a literal.
+pub(crate) fn push_special(
+    mut mask: u64,
+    src: &[u8],
+    at: usize,
+    base: usize,
+    text: Text,
+    out: &mut Vec<usize>,
+) {
     while mask != 0 {
-        out.push(base + mask.trailing_zeros() as usize);
+        let i = at + mask.trailing_zeros() as usize;
+        if hides(src, i, text) {
+            out.push(base + i);
+        }
         mask &= mask - 1;
     }
 }
@@ -308,6 +353,7 @@ mod tests {
             match i % 11 {
                 0 => t.extend_from_slice("\\u00e9 é Ü @[`{".as_bytes()),
                 1 => t.push(0x7f),
+                2 => t.extend_from_slice(b"c:\\\\users\\/x\\n\\\\\\u0041\\\\/"),
                 _ => {}
             }
             if i % 3 != 0 {
@@ -324,7 +370,7 @@ mod tests {
             let src = &t[..len];
             let mut dst = vec![0; len];
             let (mut lines, mut special) = (Vec::new(), Vec::new());
-            fold_classify(src, &mut dst, 7, &mut lines, &mut special);
+            fold_classify(src, &mut dst, 7, Text::Json, &mut lines, &mut special);
             let folded: Vec<u8> = src
                 .iter()
                 .map(|&b| if b.is_ascii_uppercase() { b + 32 } else { b })
@@ -334,11 +380,36 @@ mod tests {
             let mut want: Vec<usize> = memchr::memchr_iter(b'\n', src).collect();
             want.push(len);
             assert_eq!(ends, want);
+            // JSON: a backslash that starts an escape (after an even run of backslashes)
+            // before `/`, `u` or the end, and non-ASCII bytes.
+            let escape = |i: usize| {
+                let before = src[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+                src[i] == b'\\' && (before % 2 == 0 || before == i)
+            };
             let want: Vec<usize> = (0..len)
-                .filter(|&i| src[i] == b'\\' || src[i] >= 0x80)
+                .filter(|&i| {
+                    src[i] >= 0x80
+                        || (escape(i) && matches!(src.get(i + 1), None | Some(b'/' | b'u')))
+                })
                 .map(|i| i + 7)
                 .collect();
             assert_eq!(special, want);
+            // CSV: non-ASCII bytes only.
+            let (mut csv_lines, mut csv_special) = (Vec::new(), Vec::new());
+            fold_classify(
+                src,
+                &mut dst,
+                7,
+                Text::Csv,
+                &mut csv_lines,
+                &mut csv_special,
+            );
+            assert_eq!(csv_lines, lines);
+            let want: Vec<usize> = (0..len)
+                .filter(|&i| src[i] >= 0x80)
+                .map(|i| i + 7)
+                .collect();
+            assert_eq!(csv_special, want);
             #[cfg(target_arch = "x86_64")]
             for g in src.chunks_exact(64) {
                 let (mut fast, mut slow) = ([0; 64], [0; 64]);

@@ -4,10 +4,12 @@
 //! Derivation is conservative: it only looks through `has`, `has_cs`, `has_any`, `has_all`,
 //! `contains`, `startswith`, `endswith`, `==`, `=~`, `in`, `in~` over string literals and
 //! `let` lists, and `and`/`or` of those; anything else gives no prefilter. A line that it
-//! cannot judge (one with a backslash escape or any non-ASCII byte, where JSON escapes or
-//! case folding could hide a literal) always goes to full evaluation. Matching ignores ASCII
-//! case, which is looser than any operator above.
+//! cannot judge (one with a JSON escape that may spell a literal's character, `\/` or
+//! `\uXXXX`, or with any non-ASCII byte, which case folding could turn into a literal's
+//! letter) always goes to full evaluation. Matching ignores ASCII case, which is looser than
+//! any operator above.
 
+use crate::classify::Text;
 use crate::exec::Evaluator;
 use crate::value::Value;
 use kql::Expr;
@@ -111,11 +113,16 @@ impl Prefilter {
     /// automaton took 25 s. (The regex engine's lazy DFA thrashes on thousands of
     /// case-insensitive alternatives: 20 s against 3 s.) An automaton is left for sets
     /// with many literals shorter than a gram.
+    /// A literal holding a quote, a backslash or a control character gives none: those are
+    /// the characters that escapes spell, which the search of raw bytes does not decode.
     pub fn new(literals: &[String]) -> Option<Prefilter> {
         if literals.is_empty()
-            || literals
-                .iter()
-                .any(|l| l.is_empty() || l.contains(['"', '\\']) || !l.is_ascii())
+            || literals.iter().any(|l| {
+                l.is_empty()
+                    || !l.is_ascii()
+                    || l.bytes()
+                        .any(|b| b == b'"' || b == b'\\' || b.is_ascii_control())
+            })
         {
             return None;
         }
@@ -219,9 +226,9 @@ impl Prefilter {
 
     /// Searches `buf` as [`Prefilter::matches`] does, classifying its bytes in the same
     /// pass (see `classify`): appends to `marks` the start of every match and the position
-    /// of every byte the prefilter cannot judge (unordered), and to `lines` a line-end
-    /// bitmask per 64 bytes.
-    pub fn scan(&self, buf: &[u8], marks: &mut Vec<usize>, lines: &mut Vec<u64>) {
+    /// of every byte the prefilter cannot judge in that kind of text (unordered), and to
+    /// `lines` a line-end bitmask per 64 bytes.
+    pub fn scan(&self, buf: &[u8], text: Text, marks: &mut Vec<usize>, lines: &mut Vec<u64>) {
         if self.all {
             let mut ends = [std::mem::take(lines)];
             crate::classify::byte_masks(buf, [b'\n'], &mut ends);
@@ -229,7 +236,7 @@ impl Prefilter {
             return;
         }
         if let Some(t) = &self.teddy {
-            if t.scan(buf, marks, lines) {
+            if t.scan(buf, text, marks, lines) {
                 return;
             }
         }
@@ -240,25 +247,26 @@ impl Prefilter {
         while at < buf.len() {
             let end = (at + BLOCK).min(buf.len());
             let reach = (end + overlap).min(buf.len());
-            let text = &mut folded[..reach - at];
-            let (own, ahead) = text.split_at_mut(end - at);
-            crate::classify::fold_classify(&buf[at..end], own, at, lines, marks);
+            let lower = &mut folded[..reach - at];
+            let (own, ahead) = lower.split_at_mut(end - at);
+            crate::classify::fold_classify(&buf[at..end], own, at, text, lines, marks);
             fold_into(&buf[end..reach], ahead);
             found.clear();
             for m in &self.parts {
-                m.find(text, &mut found);
+                m.find(lower, &mut found);
             }
             marks.extend(found.iter().filter(|&&p| p < end - at).map(|&p| p + at));
             at = end;
         }
     }
 
-    /// False only when no row on this line can match.
-    pub fn may_match(&self, line: &[u8]) -> bool {
+    /// False only when no row on this line, of that kind of text, can match.
+    pub fn may_match(&self, line: &[u8], text: Text) -> bool {
         if self.all {
             return true;
         }
-        if memchr::memchr(b'\\', line).is_some() || !line.is_ascii() {
+        let special = |i: usize| line[i] == b'\\' || line[i] >= 0x80;
+        if (0..line.len()).any(|i| special(i) && crate::classify::hides(line, i, text)) {
             return true;
         }
         !self.matches(line).is_empty()
@@ -397,18 +405,28 @@ mod tests {
 
     #[test]
     fn lines_it_cannot_judge_go_to_full_evaluation() {
-        let p = Prefilter::new(&["beroniw.com".to_string()]).unwrap();
-        assert!(p.may_match(br#"{"Name":"CDN.BERONIW.COM"}"#));
-        assert!(!p.may_match(br#"{"Name":"example.org"}"#));
+        let p = Prefilter::new(&["beroniw.com/x".to_string()]).unwrap();
+        let json = |line: &str| p.may_match(line.as_bytes(), Text::Json);
+        assert!(json(r#"{"Url":"CDN.BERONIW.COM/X"}"#));
+        assert!(!json(r#"{"Url":"example.org"}"#));
+        assert!(json(r#"{"Url":"beroniw.com\/x"}"#), "an escaped slash");
+        assert!(json(r#"{"Url":"\u0062eroniw.com/x"}"#), "a \\u escape");
         assert!(
-            p.may_match(br#"{"Url":"https:\/\/example.org"}"#),
-            "escapes"
+            json(r#"{"Url":"\\\u0062eroniw.com/x"}"#),
+            "an escape after a pair"
         );
-        assert!(
-            p.may_match("{\"Name\":\"bücher.de\"}".as_bytes()),
-            "non-ASCII"
-        );
+        assert!(json(r#"{"Url":"x\"#), "a backslash at the end");
+        assert!(json("{\"Url\":\"bücher.de\"}"), "non-ASCII");
+        // Escapes that spell a backslash, a quote or a control character hide nothing.
+        assert!(!json(r#"{"Path":"c:\\users\\x","Q":"\"a\"\t"}"#));
+        assert!(!json(r#"{"Path":"c:\\\\/"}"#));
+        // In CSV a backslash is an ordinary byte.
+        assert!(!p.may_match(br"c:\u0062eroniw.com\/x,1", Text::Csv));
+        assert!(p.may_match("bücher.de,1".as_bytes(), Text::Csv));
         assert!(Prefilter::new(&["".to_string()]).is_none());
+        for l in ["a\"b", "a\\b", "a\tb", "a\nb"] {
+            assert!(Prefilter::new(&[l.to_string()]).is_none(), "{l:?}");
+        }
     }
 }
 
@@ -474,7 +492,7 @@ mod typed_tests {
             };
             assert_eq!(lines(&got), lines(&want), "{} literals", lits.len());
             let (mut marks, mut masks) = (Vec::new(), Vec::new());
-            p.scan(&hay, &mut marks, &mut masks);
+            p.scan(&hay, Text::Json, &mut marks, &mut masks);
             assert_eq!(lines(&marks), lines(&want), "scan, {} literals", lits.len());
             assert_eq!(masks.len(), hay.len().div_ceil(64));
         }

@@ -6,7 +6,7 @@
 //! object; the header's number of CSV fields). Results do not depend on the number of
 //! threads: chunks are handed on in file order.
 
-use crate::classify::LineEnds;
+use crate::classify::{LineEnds, Text};
 use crate::csvline::{csv_fields, CsvMasks};
 use crate::jsonrow::LineFault;
 use crate::prefilter::Prefilter;
@@ -156,7 +156,7 @@ pub fn scan_file(
 ) -> crate::Result<()> {
     let io = io_error(file);
     let len = std::fs::metadata(path).map_err(&io)?.len();
-    if len > start && threads() > 1 {
+    if len > start && threads() > 1 && std::env::var_os("NOMMAP").is_none() {
         let f = std::fs::File::open(path).map_err(&io)?;
         // SAFETY: the map is only read. A file truncated by another program while it is
         // mapped would fault on access; exported logs are not written while hunted.
@@ -339,7 +339,7 @@ fn scan_mapped(
                 Ok(true) => {
                     let _ = token_tx.try_send(());
                     let upto = r.end / 4096 * 4096;
-                    if upto > released {
+                    if upto >= released + (16 << 20) {
                         // SAFETY: the range is in the map, and dropping the pages of a
                         // read-only file mapping only makes a later read fault them in
                         // again from the file: no reader sees other bytes.
@@ -467,11 +467,15 @@ fn scan_parallel(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
 
 /// Scans one part that starts at a line start.
 pub fn scan_part(buf: &[u8], shape: Shape, p: &Prefilter) -> ChunkScan {
-    // Positions that make their line a candidate (a match, a backslash, a non-ASCII
+    // Positions that make their line a candidate (a match, an escape, a non-ASCII
     // byte), in order, and where lines end.
     let mut marks = Vec::new();
     let mut masks = Vec::with_capacity(buf.len() / 64 + 1);
-    p.scan(buf, &mut marks, &mut masks);
+    let text = match shape {
+        Shape::JsonObject => Text::Json,
+        Shape::Csv { .. } => Text::Csv,
+    };
+    p.scan(buf, text, &mut marks, &mut masks);
     marks.sort_unstable();
     let mut out = ChunkScan::default();
     let mut fields = Vec::new();

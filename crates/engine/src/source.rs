@@ -586,7 +586,9 @@ impl Source {
                 return self.malformed(stats, line, why).map(|()| true);
             }
             stats.rows += 1;
-            if !self.strict && prefilter.is_some_and(|p| !p.may_match(raw)) {
+            if !self.strict
+                && prefilter.is_some_and(|p| !p.may_match(raw, crate::classify::Text::Csv))
+            {
                 return Ok(true);
             }
             match layout.row(fields, line) {

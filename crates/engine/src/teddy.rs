@@ -13,6 +13,8 @@
 //!
 //! Without AVX2 the caller falls back to `classify` and the regex engine's search.
 
+use crate::classify::{hides, push_special, Text};
+
 /// Literals this search takes at most: one a bucket.
 pub const MAX_LITERALS: usize = 8;
 
@@ -61,24 +63,30 @@ impl Teddy {
     }
 
     /// Appends to `marks` every position of `buf` where a literal starts (in order) and,
-    /// unordered among them, the position of every backslash and non-ASCII byte; appends
-    /// to `lines` a line-end bitmask per 64 bytes. False, having done nothing, where the
-    /// processor lacks AVX2.
-    pub fn scan(&self, buf: &[u8], marks: &mut Vec<usize>, lines: &mut Vec<u64>) -> bool {
+    /// unordered among them, the position of every byte that `classify::hides` a literal
+    /// in `text`; appends to `lines` a line-end bitmask per 64 bytes. False, having done
+    /// nothing, where the processor lacks AVX2.
+    pub fn scan(
+        &self,
+        buf: &[u8],
+        text: Text,
+        marks: &mut Vec<usize>,
+        lines: &mut Vec<u64>,
+    ) -> bool {
         #[cfg(target_arch = "x86_64")]
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, just checked.
             let done = unsafe {
                 match self.width {
-                    1 => self.scan_avx2::<1>(buf, marks, lines),
-                    2 => self.scan_avx2::<2>(buf, marks, lines),
-                    _ => self.scan_avx2::<3>(buf, marks, lines),
+                    1 => self.scan_avx2::<1>(buf, text, marks, lines),
+                    2 => self.scan_avx2::<2>(buf, text, marks, lines),
+                    _ => self.scan_avx2::<3>(buf, text, marks, lines),
                 }
             };
-            self.scan_tail(buf, done, marks, lines);
+            self.scan_tail(buf, text, done, marks, lines);
             return true;
         }
-        let _ = (buf, marks, lines);
+        let _ = (buf, text, marks, lines);
         false
     }
 
@@ -90,13 +98,20 @@ impl Teddy {
     }
 
     /// The bytes from `from` (a multiple of 64) on, one at a time.
-    fn scan_tail(&self, buf: &[u8], from: usize, marks: &mut Vec<usize>, lines: &mut Vec<u64>) {
+    fn scan_tail(
+        &self,
+        buf: &[u8],
+        text: Text,
+        from: usize,
+        marks: &mut Vec<usize>,
+        lines: &mut Vec<u64>,
+    ) {
         for (g, group) in buf[from..].chunks(64).enumerate() {
             let base = from + g * 64;
             let mut nl = 0u64;
             for (i, &b) in group.iter().enumerate() {
                 nl |= u64::from(b == b'\n') << i;
-                if b == b'\\' || b >= 0x80 {
+                if (b == b'\\' || b >= 0x80) && hides(buf, base + i, text) {
                     marks.push(base + i);
                 }
             }
@@ -116,6 +131,7 @@ impl Teddy {
     unsafe fn scan_avx2<const W: usize>(
         &self,
         buf: &[u8],
+        text: Text,
         marks: &mut Vec<usize>,
         lines: &mut Vec<u64>,
     ) -> usize {
@@ -180,9 +196,8 @@ impl Teddy {
                 }
             }
             lines.push(nl);
-            while sp != 0 {
-                marks.push(at + sp.trailing_zeros() as usize);
-                sp &= sp - 1;
+            if sp != 0 {
+                push_special(sp, buf, at, 0, text, marks);
             }
             at += 64;
         }
@@ -195,12 +210,17 @@ mod tests {
     use super::*;
 
     /// What the search must find: every start of a literal, ignoring ASCII case, every
-    /// backslash and non-ASCII byte, and the line ends.
+    /// backslash that starts a `\/` or `\u` escape and every non-ASCII byte, and the line
+    /// ends.
     fn plain(buf: &[u8], literals: &[&str]) -> (Vec<usize>, Vec<usize>) {
         let lower = buf.to_ascii_lowercase();
+        let escape = |i: usize| {
+            let before = buf[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+            buf[i] == b'\\' && before % 2 == 0 && matches!(buf.get(i + 1), None | Some(b'/' | b'u'))
+        };
         let mut marks: Vec<usize> = (0..buf.len())
             .filter(|&i| {
-                buf[i] == b'\\'
+                escape(i)
                     || buf[i] >= 0x80
                     || literals
                         .iter()
@@ -231,6 +251,7 @@ mod tests {
             "BERONIW.COM",
             "beroniw.co",
             "\\u00e9",
+            "c:\\\\users\\\\x\\/",
             "é",
             "\n",
             "91.92.34.22",
@@ -255,7 +276,7 @@ mod tests {
             for len in [0, 1, 40, 64, 65, 66, 127, 128, 130, 1000, buf.len()] {
                 let b = &buf[..len];
                 let (mut marks, mut masks) = (Vec::new(), Vec::new());
-                if !t.scan(b, &mut marks, &mut masks) {
+                if !t.scan(b, Text::Json, &mut marks, &mut masks) {
                     eprintln!("NOTICE: no AVX2 here; the fused search is not tested");
                     return;
                 }

@@ -211,13 +211,35 @@ mod logs {
         "www.wikipedia.org",
         "contoso.sharepoint.com",
     ];
-    const PROCS: [(&str, &str); 6] = [
-        ("chrome.exe", "explorer.exe"),
-        ("msedge.exe", "explorer.exe"),
-        ("Teams.exe", "explorer.exe"),
-        ("OneDrive.exe", "explorer.exe"),
-        ("svchost.exe", "services.exe"),
-        ("OUTLOOK.EXE", "explorer.exe"),
+    /// Process, parent, and the folder the process runs from, JSON-escaped as Defender
+    /// exports it: Windows paths put backslashes on nearly every line of real logs.
+    const PROCS: [(&str, &str, &str); 6] = [
+        (
+            "chrome.exe",
+            "explorer.exe",
+            r"c:\\program files\\google\\chrome\\application",
+        ),
+        (
+            "msedge.exe",
+            "explorer.exe",
+            r"c:\\program files (x86)\\microsoft\\edge\\application",
+        ),
+        (
+            "Teams.exe",
+            "explorer.exe",
+            r"c:\\users\\{u}\\appdata\\local\\microsoft\\teams\\current",
+        ),
+        (
+            "OneDrive.exe",
+            "explorer.exe",
+            r"c:\\users\\{u}\\appdata\\local\\microsoft\\onedrive",
+        ),
+        ("svchost.exe", "services.exe", r"c:\\windows\\system32"),
+        (
+            "OUTLOOK.EXE",
+            "explorer.exe",
+            r"c:\\program files\\microsoft office\\root\\office16",
+        ),
     ];
 
     fn public_ip(r: &mut Rng) -> String {
@@ -272,10 +294,11 @@ mod logs {
             let local = format!("10.20.{}.{}", 1 + host, 10 + host);
             match r.below(10) {
                 0..=3 => {
-                    let (p, parent) = PROCS[r.below(PROCS.len() as u64) as usize];
+                    let (p, parent, folder) = PROCS[r.below(PROCS.len() as u64) as usize];
                     let d = DOMAINS[r.below(DOMAINS.len() as u64) as usize];
+                    let folder = folder.replace("{u}", u);
                     let line = format!(
-                        "{{\"Timestamp\":\"{}\",\"DeviceName\":\"{}\",\"LocalIP\":\"{local}\",\"RemoteIP\":\"{}\",\"RemotePort\":443,\"RemoteUrl\":\"{d}\",\"Protocol\":\"Tcp\",\"InitiatingProcessFileName\":\"{p}\",\"InitiatingProcessParentFileName\":\"{parent}\",\"InitiatingProcessAccountName\":\"{u}\",\"ActionType\":\"ConnectionSuccess\"}}",
+                        "{{\"Timestamp\":\"{}\",\"DeviceName\":\"{}\",\"LocalIP\":\"{local}\",\"RemoteIP\":\"{}\",\"RemotePort\":443,\"RemoteUrl\":\"{d}\",\"Protocol\":\"Tcp\",\"InitiatingProcessFileName\":\"{p}\",\"InitiatingProcessFolderPath\":\"{folder}\\\\{p}\",\"InitiatingProcessParentFileName\":\"{parent}\",\"InitiatingProcessAccountName\":\"{u}\",\"ActionType\":\"ConnectionSuccess\"}}",
                         iso(t), h.to_lowercase(), public_ip(&mut r)
                     );
                     dne.row(&line)?;
@@ -339,7 +362,7 @@ mod logs {
                        ip: &str,
                        port: u16,
                        action: &str| {
-            format!("{{\"Timestamp\":\"{ts}\",\"DeviceName\":\"{host}\",\"LocalIP\":\"10.20.1.14\",\"RemoteIP\":\"{ip}\",\"RemotePort\":{port},\"RemoteUrl\":\"\",\"Protocol\":\"Tcp\",\"InitiatingProcessFileName\":\"{proc}\",\"InitiatingProcessParentFileName\":\"{parent}\",\"InitiatingProcessAccountName\":\"{user}\",\"ActionType\":\"{action}\"}}")
+            format!("{{\"Timestamp\":\"{ts}\",\"DeviceName\":\"{host}\",\"LocalIP\":\"10.20.1.14\",\"RemoteIP\":\"{ip}\",\"RemotePort\":{port},\"RemoteUrl\":\"\",\"Protocol\":\"Tcp\",\"InitiatingProcessFileName\":\"{proc}\",\"InitiatingProcessFolderPath\":\"c:\\\\users\\\\{user}\\\\appdata\\\\roaming\\\\{proc}\",\"InitiatingProcessParentFileName\":\"{parent}\",\"InitiatingProcessAccountName\":\"{user}\",\"ActionType\":\"{action}\"}}")
         };
         let dns_row = |name: &str, ips: &str| {
             format!("{{\"TimeGenerated\":\"{ts}\",\"Computer\":\"WS-FIN-014.corp.contoso.com\",\"ClientIP\":\"10.20.1.14\",\"Name\":\"{name}\",\"IPAddresses\":\"{ips}\",\"QueryType\":\"A\",\"ResultCode\":0}}")
