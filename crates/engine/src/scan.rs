@@ -156,7 +156,7 @@ pub fn scan_file(
 ) -> crate::Result<()> {
     let io = io_error(file);
     let len = std::fs::metadata(path).map_err(&io)?.len();
-    if len > start && threads() > 1 && std::env::var_os("NOMMAP").is_none() {
+    if len > start && threads() > 1 {
         let f = std::fs::File::open(path).map_err(&io)?;
         // SAFETY: the map is only read. A file truncated by another program while it is
         // mapped would fault on access; exported logs are not written while hunted.
