@@ -280,7 +280,9 @@ fn scan_mapped(
     let map: &[u8] = mapping;
     let count = (map.len() - start).div_ceil(MAP_CHUNK);
     // Pages handed on are unmapped again (they stay in the page cache), so that resident
-    // memory holds the chunks in flight, not the whole file.
+    // memory holds the chunks in flight, not the whole file. They go 16 MB at a time:
+    // each release interrupts the other cores to flush their TLBs, and releasing every
+    // 1 MB chunk cost about 5% of a scan's time.
     let mut released = 0;
     let range = |k: usize| {
         let s = start + k * MAP_CHUNK;
