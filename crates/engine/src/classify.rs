@@ -62,8 +62,9 @@ pub fn fold_classify(
     #[cfg(not(target_arch = "x86_64"))]
     groups(src, dhead, base, text, lines, special, group_bytewise);
     if !tail.is_empty() {
-        let (nl, sp) = group_bytewise(tail, dtail);
-        lines.push(nl);
+        let g = group_bytewise(tail, dtail);
+        lines.push(g.lines);
+        let sp = g.special(src, whole, tail.len(), text);
         push_special(sp, src, whole, base, text, special);
     }
 }
@@ -78,18 +79,46 @@ fn groups(
     text: Text,
     lines: &mut Vec<u64>,
     special: &mut Vec<usize>,
-    group: impl Fn(&[u8], &mut [u8]) -> (u64, u64),
+    group: impl Fn(&[u8], &mut [u8]) -> Group,
 ) {
-    for (at, (s, d)) in src
+    for (k, (s, d)) in src
         .chunks_exact(64)
         .zip(dst.chunks_exact_mut(64))
         .enumerate()
     {
-        let (nl, sp) = group(s, d);
-        lines.push(nl);
+        let g = group(s, d);
+        lines.push(g.lines);
+        let sp = g.special(src, k * 64, 64, text);
         if sp != 0 {
-            push_special(sp, src, at * 64, base, text, special);
+            push_special(sp, src, k * 64, base, text, special);
         }
+    }
+}
+
+/// What a group of up to 64 bytes holds, a bit per byte.
+#[derive(Debug, PartialEq, Eq, Default)]
+struct Group {
+    lines: u64,
+    backslashes: u64,
+    /// `/` and `u`: a backslash before one may start an escape that spells a literal's
+    /// character.
+    targets: u64,
+    /// Bytes of 0x80 or more.
+    high: u64,
+}
+
+impl Group {
+    /// The bytes of the `len` bytes at `src[at..]` (this group) that may hide a literal,
+    /// before [`hides`] counts the backslashes ahead of each: non-ASCII bytes, and in JSON
+    /// the backslashes before a `/`, a `u` or the end of `src`.
+    #[inline(always)]
+    fn special(&self, src: &[u8], at: usize, len: usize, text: Text) -> u64 {
+        if text != Text::Json {
+            return self.high;
+        }
+        let after = src.get(at + len).is_none_or(|&b| b == b'/' || b == b'u');
+        let next = (self.targets >> 1) | (u64::from(after) << (len - 1));
+        self.high | (self.backslashes & next)
     }
 }
 
@@ -110,7 +139,8 @@ unsafe fn groups_avx2(
 }
 
 /// Appends `base + at + i` for every bit `i` of `mask` (a backslash or a non-ASCII byte at
-/// `src[at + i]`) whose byte [`hides`] a literal.
+/// `src[at + i]`) whose byte [`hides`] a literal. The mask may hold more bits than that,
+/// never fewer: [`hides`] decides.
 pub(crate) fn push_special(
     mut mask: u64,
     src: &[u8],
@@ -128,23 +158,25 @@ pub(crate) fn push_special(
     }
 }
 
-/// The line-end and special-byte masks of up to 64 bytes, folding them into `dst`.
-fn group_bytewise(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
-    let (mut nl, mut sp) = (0u64, 0u64);
+/// The masks of up to 64 bytes, folding them into `dst`.
+fn group_bytewise(src: &[u8], dst: &mut [u8]) -> Group {
+    let mut g = Group::default();
     for (i, (&b, d)) in src.iter().zip(dst.iter_mut()).enumerate() {
         *d = b | (u8::from(b.wrapping_sub(b'A') < 26) << 5);
-        nl |= u64::from(b == b'\n') << i;
-        sp |= u64::from(b == b'\\' || b >= 0x80) << i;
+        g.lines |= u64::from(b == b'\n') << i;
+        g.backslashes |= u64::from(b == b'\\') << i;
+        g.targets |= u64::from(b == b'/' || b == b'u') << i;
+        g.high |= u64::from(b >= 0x80) << i;
     }
-    (nl, sp)
+    g
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn group_sse2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
+fn group_sse2(src: &[u8], dst: &mut [u8]) -> Group {
     use std::arch::x86_64::*;
     assert!(src.len() == 64 && dst.len() == 64);
-    let (mut nl, mut sp) = (0u64, 0u64);
+    let mut g = Group::default();
     // SAFETY: SSE2 is part of x86_64; the loads and stores stay within the 64 bytes
     // checked above.
     unsafe {
@@ -155,34 +187,37 @@ fn group_sse2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
         let case = _mm_set1_epi8(0x20);
         let newline = _mm_set1_epi8(b'\n' as i8);
         let backslash = _mm_set1_epi8(b'\\' as i8);
+        let (slash, u) = (_mm_set1_epi8(b'/' as i8), _mm_set1_epi8(b'u' as i8));
         for j in 0..4 {
             let v = _mm_loadu_si128(src.as_ptr().add(16 * j).cast());
             let upper = _mm_cmplt_epi8(_mm_xor_si128(_mm_sub_epi8(v, a), flip), bound);
             let folded = _mm_or_si128(v, _mm_and_si128(upper, case));
             _mm_storeu_si128(dst.as_mut_ptr().add(16 * j).cast(), folded);
-            let n = _mm_movemask_epi8(_mm_cmpeq_epi8(v, newline)) as u16;
-            let s = _mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, backslash), v)) as u16;
-            nl |= u64::from(n) << (16 * j);
-            sp |= u64::from(s) << (16 * j);
+            let mask = |m: __m128i| u64::from(_mm_movemask_epi8(m) as u16) << (16 * j);
+            g.lines |= mask(_mm_cmpeq_epi8(v, newline));
+            g.backslashes |= mask(_mm_cmpeq_epi8(v, backslash));
+            g.targets |= mask(_mm_or_si128(_mm_cmpeq_epi8(v, slash), _mm_cmpeq_epi8(v, u)));
+            g.high |= mask(v);
         }
     }
-    (nl, sp)
+    g
 }
 
 /// [`group_sse2`] 32 bytes a step.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 #[inline]
-unsafe fn group_avx2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
+unsafe fn group_avx2(src: &[u8], dst: &mut [u8]) -> Group {
     use std::arch::x86_64::*;
     assert!(src.len() == 64 && dst.len() == 64);
-    let (mut nl, mut sp) = (0u64, 0u64);
+    let mut g = Group::default();
     let a = _mm256_set1_epi8(b'A' as i8);
     let flip = _mm256_set1_epi8(i8::MIN);
     let bound = _mm256_set1_epi8((26u8 ^ 0x80) as i8);
     let case = _mm256_set1_epi8(0x20);
     let newline = _mm256_set1_epi8(b'\n' as i8);
     let backslash = _mm256_set1_epi8(b'\\' as i8);
+    let (slash, u) = (_mm256_set1_epi8(b'/' as i8), _mm256_set1_epi8(b'u' as i8));
     for j in 0..2 {
         // SAFETY: within the 64 bytes checked above.
         let v = unsafe { _mm256_loadu_si256(src.as_ptr().add(32 * j).cast()) };
@@ -191,12 +226,16 @@ unsafe fn group_avx2(src: &[u8], dst: &mut [u8]) -> (u64, u64) {
         let folded = _mm256_or_si256(v, _mm256_and_si256(upper, case));
         // SAFETY: within the 64 bytes checked above.
         unsafe { _mm256_storeu_si256(dst.as_mut_ptr().add(32 * j).cast(), folded) };
-        let n = _mm256_movemask_epi8(_mm256_cmpeq_epi8(v, newline)) as u32;
-        let s = _mm256_movemask_epi8(_mm256_or_si256(_mm256_cmpeq_epi8(v, backslash), v)) as u32;
-        nl |= u64::from(n) << (32 * j);
-        sp |= u64::from(s) << (32 * j);
+        let mask = |m: __m256i| u64::from(_mm256_movemask_epi8(m) as u32) << (32 * j);
+        g.lines |= mask(_mm256_cmpeq_epi8(v, newline));
+        g.backslashes |= mask(_mm256_cmpeq_epi8(v, backslash));
+        g.targets |= mask(_mm256_or_si256(
+            _mm256_cmpeq_epi8(v, slash),
+            _mm256_cmpeq_epi8(v, u),
+        ));
+        g.high |= mask(v);
     }
-    (nl, sp)
+    g
 }
 
 /// For every 64 bytes of `src` (the last group may be shorter), appends to `out[n]` a

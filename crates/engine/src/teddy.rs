@@ -11,6 +11,12 @@
 //! literal a bucket the tables accept exactly its bytes in either case. Each position left
 //! is then compared with its literals, ignoring ASCII case.
 //!
+//! One or two literals take a cheaper test than the tables' six operations a byte
+//! position: two bytes of each literal, chosen to be rare in logs and far apart, are
+//! compared at their offsets (a letter after setting the text byte's case bit), and a
+//! position where both agree is compared in full. A hunt for one IP address or URL is the
+//! common case.
+//!
 //! Without AVX2 the caller falls back to `classify` and the regex engine's search.
 
 use crate::classify::{hides, push_special, Text};
@@ -27,6 +33,54 @@ pub struct Teddy {
     /// For each tested byte, the bucket tables by low and by high nibble.
     low: [[u8; 16]; 3],
     high: [[u8; 16]; 3],
+    /// For one or two literals, the pair test of each, used instead of the tables.
+    pairs: Vec<Pair>,
+    /// How far past a position the search reads: at least 2, for the byte after an escape.
+    reach: usize,
+}
+
+/// Two bytes of a literal that a position must show for the literal to start there.
+struct Pair {
+    /// Offsets in the literal.
+    at: [usize; 2],
+    /// The bytes there, lower-cased.
+    byte: [u8; 2],
+    /// 0x20 for a letter, set in the text byte before comparing; 0 otherwise.
+    case: [u8; 2],
+}
+
+impl Pair {
+    /// The pair for a lower-cased literal: the rarest byte (the later one among equals,
+    /// away from prefixes such as `https://` that many values share), then the rarest of
+    /// the others, the farthest from it among equals.
+    fn new(l: &[u8]) -> Pair {
+        let rank = |i: usize| commonness(l[i]);
+        let first = (0..l.len())
+            .min_by_key(|&i| (rank(i), std::cmp::Reverse(i)))
+            .unwrap_or(0);
+        let second = (0..l.len())
+            .filter(|&i| i != first)
+            .min_by_key(|&i| (rank(i), std::cmp::Reverse(i.abs_diff(first))))
+            .unwrap_or(first);
+        let at = [first.min(second), first.max(second)];
+        Pair {
+            at,
+            byte: at.map(|i| l[i]),
+            case: at.map(|i| if l[i].is_ascii_lowercase() { 0x20 } else { 0 }),
+        }
+    }
+}
+
+/// How common a (lower-cased) byte is in log text, from 0 (rare) to 3: a rough order, by
+/// English letter frequency and the punctuation of JSON, CSV, URLs and addresses.
+fn commonness(b: u8) -> u8 {
+    match b {
+        b'e' | b't' | b'a' | b'o' | b'i' | b'n' | b's' | b'r' => 3,
+        b'0'..=b'9' | b'.' | b'/' | b':' | b'"' | b',' | b'h' | b'p' => 3,
+        b'c' | b'd' | b'l' | b'm' | b'u' | b'-' | b'_' | b'@' | b' ' | b'=' => 2,
+        b'a'..=b'z' => 1,
+        _ => 0,
+    }
 }
 
 impl Teddy {
@@ -54,11 +108,19 @@ impl Teddy {
                 }
             }
         }
+        let pairs: Vec<Pair> = if literals.len() <= 2 {
+            literals.iter().map(|l| Pair::new(l)).collect()
+        } else {
+            Vec::new()
+        };
+        let farthest = pairs.iter().map(|p| p.at[1] + 1).max().unwrap_or(0);
         Some(Teddy {
+            reach: width.max(farthest).max(2),
             literals,
             width,
             low,
             high,
+            pairs,
         })
     }
 
@@ -77,9 +139,11 @@ impl Teddy {
         if std::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor has AVX2, just checked.
             let done = unsafe {
-                match self.width {
-                    1 => self.scan_avx2::<1>(buf, text, marks, lines),
-                    2 => self.scan_avx2::<2>(buf, text, marks, lines),
+                match (self.pairs.len(), self.width) {
+                    (1, _) => self.scan_pairs_avx2::<1>(buf, text, marks, lines),
+                    (2, _) => self.scan_pairs_avx2::<2>(buf, text, marks, lines),
+                    (_, 1) => self.scan_avx2::<1>(buf, text, marks, lines),
+                    (_, 2) => self.scan_avx2::<2>(buf, text, marks, lines),
                     _ => self.scan_avx2::<3>(buf, text, marks, lines),
                 }
             };
@@ -91,6 +155,7 @@ impl Teddy {
     }
 
     /// Whether literal `bucket` starts at `buf[at..]`.
+    #[inline]
     fn verify(&self, buf: &[u8], at: usize, bucket: usize) -> bool {
         let l = &self.literals[bucket];
         buf.get(at..at + l.len())
@@ -124,7 +189,74 @@ impl Teddy {
         }
     }
 
-    /// Scans whole 64-byte groups while the bytes the tables test lie within `buf`;
+    /// [`Teddy::scan_avx2`] with the pair test of `P` literals (1 or 2) for the tables.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn scan_pairs_avx2<const P: usize>(
+        &self,
+        buf: &[u8],
+        text: Text,
+        marks: &mut Vec<usize>,
+        lines: &mut Vec<u64>,
+    ) -> usize {
+        use std::arch::x86_64::*;
+        let splat = |b: u8| _mm256_set1_epi8(b as i8);
+        let offsets: [[usize; 2]; P] = std::array::from_fn(|k| self.pairs[k].at);
+        let bytes: [[__m256i; 2]; P] = std::array::from_fn(|k| self.pairs[k].byte.map(splat));
+        let cases: [[__m256i; 2]; P] = std::array::from_fn(|k| self.pairs[k].case.map(splat));
+        let (newline, backslash) = (splat(b'\n'), splat(b'\\'));
+        let (slash, u) = (splat(b'/'), splat(b'u'));
+        let json = text == Text::Json;
+        let zero = _mm256_setzero_si256();
+        let mut at = 0;
+        while at + 64 + self.reach - 1 <= buf.len() {
+            let (mut starts, mut nl, mut sp) = (0u64, 0u64, 0u64);
+            for half in 0..2 {
+                let p = at + 32 * half;
+                // SAFETY (every load): p + k + 32 <= at + 64 + reach - 1 <= buf.len() for
+                // every offset k read, which is below `reach`.
+                let first = unsafe { load(buf, p) };
+                let mut hits = zero;
+                for k in 0..P {
+                    let [i, j] = offsets[k];
+                    // SAFETY: as above.
+                    let (a, b) = unsafe { (load(buf, p + i), load(buf, p + j)) };
+                    let a = _mm256_cmpeq_epi8(_mm256_or_si256(a, cases[k][0]), bytes[k][0]);
+                    let b = _mm256_cmpeq_epi8(_mm256_or_si256(b, cases[k][1]), bytes[k][1]);
+                    hits = _mm256_or_si256(hits, _mm256_and_si256(a, b));
+                }
+                let special = if json {
+                    // SAFETY: as above.
+                    let next = unsafe { load(buf, p + 1) };
+                    let target =
+                        _mm256_or_si256(_mm256_cmpeq_epi8(next, slash), _mm256_cmpeq_epi8(next, u));
+                    let escape = _mm256_and_si256(_mm256_cmpeq_epi8(first, backslash), target);
+                    _mm256_or_si256(escape, first)
+                } else {
+                    first
+                };
+                let mask = |v: __m256i| u64::from(_mm256_movemask_epi8(v) as u32) << (32 * half);
+                starts |= mask(hits);
+                nl |= mask(_mm256_cmpeq_epi8(first, newline));
+                sp |= mask(special);
+            }
+            lines.push(nl);
+            while starts != 0 {
+                let j = at + starts.trailing_zeros() as usize;
+                starts &= starts - 1;
+                if (0..P).any(|b| self.verify(buf, j, b)) {
+                    marks.push(j);
+                }
+            }
+            if sp != 0 {
+                push_special(sp, buf, at, 0, text, marks);
+            }
+            at += 64;
+        }
+        at
+    }
+
+    /// Scans whole 64-byte groups while the bytes they read lie within `buf`;
     /// returns where it stopped.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
@@ -146,21 +278,24 @@ impl Teddy {
         let nibble = _mm256_set1_epi8(0x0f);
         let newline = _mm256_set1_epi8(b'\n' as i8);
         let backslash = _mm256_set1_epi8(b'\\' as i8);
+        let (slash, u) = (_mm256_set1_epi8(b'/' as i8), _mm256_set1_epi8(b'u' as i8));
+        let json = text == Text::Json;
         let zero = _mm256_setzero_si256();
         let mut at = 0;
         let mut buckets = [0u8; 32];
-        while at + 64 + W - 1 <= buf.len() {
+        // Every load below reads 32 bytes from at most `p + reach - 1`.
+        let reach = self.reach;
+        while at + 64 + reach - 1 <= buf.len() {
             let (mut nl, mut sp) = (0u64, 0u64);
             for half in 0..2 {
                 let p = at + 32 * half;
+                // SAFETY (every load): p + k + 32 <= at + 64 + reach - 1 <= buf.len() for
+                // every offset k read, which is below `reach`.
+                let first = unsafe { load(buf, p) };
                 let mut hits = zero;
-                let mut first = zero;
                 for k in 0..W {
-                    // SAFETY: p + k + 32 <= at + 64 + W - 1 <= buf.len().
-                    let v = unsafe { _mm256_loadu_si256(buf.as_ptr().add(p + k).cast()) };
-                    if k == 0 {
-                        first = v;
-                    }
+                    // SAFETY: as above.
+                    let v = unsafe { load(buf, p + k) };
                     let lo = _mm256_and_si256(v, nibble);
                     let hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), nibble);
                     let r = _mm256_and_si256(
@@ -170,10 +305,18 @@ impl Teddy {
                     hits = if k == 0 { r } else { _mm256_and_si256(hits, r) };
                 }
                 let n = _mm256_movemask_epi8(_mm256_cmpeq_epi8(first, newline)) as u32;
-                let s = _mm256_movemask_epi8(_mm256_or_si256(
-                    _mm256_cmpeq_epi8(first, backslash),
-                    first,
-                )) as u32;
+                // Non-ASCII bytes, and in JSON the backslashes before `/` or `u`.
+                let special = if json {
+                    // SAFETY: as above.
+                    let next = unsafe { load(buf, p + 1) };
+                    let target =
+                        _mm256_or_si256(_mm256_cmpeq_epi8(next, slash), _mm256_cmpeq_epi8(next, u));
+                    let escape = _mm256_and_si256(_mm256_cmpeq_epi8(first, backslash), target);
+                    _mm256_or_si256(escape, first)
+                } else {
+                    first
+                };
+                let s = _mm256_movemask_epi8(special) as u32;
                 nl |= u64::from(n) << (32 * half);
                 sp |= u64::from(s) << (32 * half);
                 let mut starts = !(_mm256_movemask_epi8(_mm256_cmpeq_epi8(hits, zero)) as u32);
@@ -203,6 +346,18 @@ impl Teddy {
         }
         at
     }
+}
+
+/// The 32 bytes at `buf[at..]`.
+///
+/// # Safety
+/// `at + 32 <= buf.len()`, and the processor has AVX.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn load(buf: &[u8], at: usize) -> std::arch::x86_64::__m256i {
+    debug_assert!(at + 32 <= buf.len());
+    // SAFETY: the caller's.
+    unsafe { std::arch::x86_64::_mm256_loadu_si256(buf.as_ptr().add(at).cast()) }
 }
 
 #[cfg(test)]
@@ -243,6 +398,8 @@ mod tests {
                 "91.92.34.228",
             ],
             &["a", "bc"],
+            &["https://Beroniw.com/x", "[X]aaaab"],
+            &["q"],
             &["[x]", "@`{", "Zz"],
             &["aaaa", "aaab", "aab", "ab1", "b", "c2", "dd", "e.e"],
         ];
@@ -291,6 +448,20 @@ mod tests {
                 assert_eq!(masks.len(), len.div_ceil(64));
             }
         }
+    }
+
+    /// The pair test looks at rare bytes far apart, past a shared scheme prefix.
+    #[test]
+    fn pairs_pick_rare_bytes_far_apart() {
+        let at = |l: &str| Pair::new(l.as_bytes()).at;
+        assert_eq!(at("91.92.34.228"), [0, 11]);
+        let url = "https://beroniw.com/hwkop5";
+        let [i, j] = at(url);
+        assert!(i >= "https://".len(), "{:?}", &url[i..=j]);
+        assert_eq!(at("q"), [0, 0]);
+        let p = Pair::new(b"x.io");
+        assert_eq!((p.at, p.byte, p.case), ([0, 3], [b'x', b'o'], [0x20, 0x20]));
+        assert_eq!(Pair::new(b"1.2").case, [0, 0]);
     }
 
     #[test]
