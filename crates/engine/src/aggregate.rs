@@ -100,29 +100,6 @@ fn plain_name(e: &Expr) -> Option<String> {
     }
 }
 
-/// Evaluates `e` for each row of a group.
-fn values(e: &Expr, cols: &[Column], rows: &[&Row], env: &Env) -> Result<Vec<Value>> {
-    rows.iter()
-        .map(|r| {
-            eval(
-                e,
-                &Scope {
-                    columns: cols,
-                    values: &r.values,
-                    env,
-                },
-            )
-        })
-        .collect()
-}
-
-fn preds(e: &Expr, cols: &[Column], rows: &[&Row], env: &Env) -> Result<Vec<bool>> {
-    Ok(values(e, cols, rows, env)?
-        .iter()
-        .map(|v| v.scalar().as_bool() == Some(true))
-        .collect())
-}
-
 /// Computes one aggregate over a group: the result value (or values, for arg_max/arg_min).
 pub fn aggregate(
     func: &str,
@@ -131,148 +108,218 @@ pub fn aggregate(
     rows: &[&Row],
     env: &Env,
 ) -> Result<Vec<Value>> {
-    let f = func.to_ascii_lowercase();
-    let arg = |i: usize| -> Result<&Expr> {
-        args.get(i)
-            .map(|a| &a.expr)
-            .ok_or_else(|| crate::EngineError::Query(format!("{func}() needs more arguments")))
-    };
-    let filter = |vals: Vec<Value>, i: usize| -> Result<Vec<Value>> {
-        let keep = preds(arg(i)?, cols, rows, env)?;
-        Ok(vals
-            .into_iter()
-            .zip(keep)
-            .filter(|(_, k)| *k)
-            .map(|(v, _)| v)
-            .collect())
-    };
-    Ok(vec![match f.as_str() {
-        "count" => Value::Long(rows.len() as i64),
-        "countif" => Value::Long(
-            preds(arg(0)?, cols, rows, env)?
-                .iter()
-                .filter(|b| **b)
-                .count() as i64,
-        ),
-        "dcount" | "count_distinct" | "dcountif" => {
-            let mut vals = values(arg(0)?, cols, rows, env)?;
-            if f == "dcountif" {
-                vals = filter(vals, 1)?;
-            }
-            let set: HashSet<GroupKey> = vals
-                .iter()
-                .filter(|v| !v.is_null())
-                .map(|v| v.scalar().group_key())
-                .collect();
-            Value::Long(set.len() as i64)
+    let spec = Spec::new(func, args, env)?;
+    let mut acc = spec.start();
+    for r in rows {
+        acc.add(&spec, cols, &r.values, env)?;
+    }
+    Ok(acc.finish(&spec))
+}
+
+/// One aggregation call of a `summarize`, ready to fold rows into [`Accumulator`]s.
+pub struct Spec {
+    /// The function as written, for messages.
+    func: String,
+    /// The function in lower case.
+    f: String,
+    args: Vec<kql::Item>,
+    /// The most items a make_set or make_list keeps.
+    limit: usize,
+    /// An `*if` variant but countif: its predicate is the second argument.
+    filtered: bool,
+}
+
+impl Spec {
+    pub fn new(func: &str, args: &[kql::Item], env: &Env) -> Result<Spec> {
+        let f = func.to_ascii_lowercase();
+        if !is_aggregate(&f) {
+            return unsupported(format!("aggregation {f}()"));
         }
-        "sum" | "sumif" => {
-            let mut vals = values(arg(0)?, cols, rows, env)?;
-            if f == "sumif" {
-                vals = filter(vals, 1)?;
-            }
-            sum(&vals)
-        }
-        "avg" | "avgif" => {
-            let mut vals = values(arg(0)?, cols, rows, env)?;
-            if f == "avgif" {
-                vals = filter(vals, 1)?;
-            }
-            let nums: Vec<f64> = vals
-                .iter()
-                .filter_map(|v| {
-                    if v.is_null() {
-                        None
-                    } else {
-                        v.scalar().as_f64()
-                    }
-                })
-                .collect();
-            // The average of no values is NaN, as 0/0.
-            Value::Real(nums.iter().sum::<f64>() / nums.len() as f64)
-        }
-        "min" | "max" | "minif" | "maxif" => {
-            let mut vals = values(arg(0)?, cols, rows, env)?;
-            if f.ends_with("if") {
-                vals = filter(vals, 1)?;
-            }
-            let want = if f.starts_with("min") {
-                std::cmp::Ordering::Less
+        let limit_at = if f.ends_with("_if") { 2 } else { 1 };
+        let limit = match args.get(limit_at) {
+            Some(a) if f.starts_with("make_set") || f.starts_with("make_list") => eval(
+                &a.expr,
+                &Scope {
+                    columns: &[],
+                    values: &[],
+                    env,
+                },
+            )?
+            .scalar()
+            .as_i64()
+            .map_or(usize::MAX, |n| n.max(0) as usize),
+            _ => usize::MAX,
+        };
+        Ok(Spec {
+            func: func.to_string(),
+            args: args.to_vec(),
+            limit,
+            filtered: f.ends_with("if") && f != "countif",
+            f,
+        })
+    }
+
+    /// The state of a group that has seen no row yet.
+    pub fn start(&self) -> Accumulator {
+        Accumulator(match self.f.as_str() {
+            "count" | "countif" => State::Count(0),
+            "dcount" | "count_distinct" | "dcountif" => State::Distinct(HashSet::new()),
+            "sum" | "sumif" => State::Sum(None),
+            "avg" | "avgif" => State::Avg(-0.0, 0),
+            "min" | "max" | "minif" | "maxif" | "take_any" | "any" => State::One(None),
+            "make_bag" => State::Bag(serde_json::Map::new()),
+            "stdev" | "variance" | "stdevp" | "variancep" => State::Numbers(Vec::new()),
+            "arg_max" | "arg_min" => State::Arg {
+                key: None,
+                best: None,
+                first: None,
+            },
+            // make_set, make_list and their variants.
+            _ => State::Items(Vec::new(), HashSet::new()),
+        })
+    }
+
+    fn arg(&self, i: usize) -> Result<&Expr> {
+        self.args.get(i).map(|a| &a.expr).ok_or_else(|| {
+            crate::EngineError::Query(format!("{}() needs more arguments", self.func))
+        })
+    }
+
+    /// Whether the `*if` variant's predicate (argument `i`) holds for the row.
+    fn holds(&self, i: usize, scope: &Scope) -> Result<bool> {
+        Ok(eval(self.arg(i)?, scope)?.scalar().as_bool() == Some(true))
+    }
+
+    /// The values of arg_max's and arg_min's further arguments for one row (`*`: all of
+    /// the row's values).
+    fn extras(&self, scope: &Scope) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for a in &self.args[1..] {
+            if matches!(a.expr, Expr::Star(_)) {
+                out.extend(scope.values.iter().cloned());
             } else {
-                std::cmp::Ordering::Greater
-            };
-            let mut best: Option<Value> = None;
-            for v in vals.into_iter().filter(|v| !v.is_null()) {
+                out.push(eval(&a.expr, scope)?);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The running state of one aggregation over one group: memory grows with what the
+/// aggregation keeps (distinct values, list items), not with the rows it has seen.
+pub struct Accumulator(State);
+
+enum State {
+    Count(i64),
+    Distinct(HashSet<GroupKey>),
+    Sum(Option<Value>),
+    /// Total and count of the numbers seen.
+    Avg(f64, usize),
+    /// min, max (the extreme so far) and take_any (the first non-null value).
+    One(Option<Value>),
+    /// make_set and make_list: the items, and for a set the items seen.
+    Items(Vec<Json>, HashSet<String>),
+    Bag(serde_json::Map<String, Json>),
+    Numbers(Vec<f64>),
+    /// arg_max and arg_min: the extreme key so far and the further arguments' values at
+    /// its row; those at the group's first row stand in when no key is ever non-null.
+    Arg {
+        key: Option<Value>,
+        best: Option<Vec<Value>>,
+        first: Option<Vec<Value>>,
+    },
+}
+
+impl Accumulator {
+    /// Folds one row (its values under `cols`) into the state.
+    pub fn add(&mut self, spec: &Spec, cols: &[Column], values: &[Value], env: &Env) -> Result<()> {
+        let scope = Scope {
+            columns: cols,
+            values,
+            env,
+        };
+        let f = spec.f.as_str();
+        if spec.filtered && !spec.holds(1, &scope)? {
+            return Ok(());
+        }
+        match &mut self.0 {
+            State::Count(n) => {
+                if f == "count" || spec.holds(0, &scope)? {
+                    *n += 1;
+                }
+            }
+            State::Distinct(set) => {
+                let v = eval(spec.arg(0)?, &scope)?;
+                if !v.is_null() {
+                    set.insert(v.scalar().group_key());
+                }
+            }
+            State::Sum(acc) => {
+                let v = eval(spec.arg(0)?, &scope)?;
+                if !v.is_null() {
+                    let v = v.scalar();
+                    *acc = Some(match acc.take() {
+                        None => v,
+                        Some(a) => crate::eval::apply_binary("+", &a, &v).unwrap_or(Value::Null),
+                    });
+                }
+            }
+            State::Avg(total, n) => {
+                let v = eval(spec.arg(0)?, &scope)?;
+                if let Some(x) = (!v.is_null()).then(|| v.scalar().as_f64()).flatten() {
+                    *total += x;
+                    *n += 1;
+                }
+            }
+            State::One(best) => {
+                let v = eval(spec.arg(0)?, &scope)?;
+                if v.is_null() {
+                    return Ok(());
+                }
+                let want = match f {
+                    "min" | "minif" => std::cmp::Ordering::Less,
+                    "max" | "maxif" => std::cmp::Ordering::Greater,
+                    // take_any keeps the first.
+                    _ if best.is_some() => return Ok(()),
+                    _ => {
+                        *best = Some(v);
+                        return Ok(());
+                    }
+                };
                 let v = v.scalar();
                 if best.as_ref().is_none_or(|b| beats(&v, b, want)) {
-                    best = Some(v);
+                    *best = Some(v);
                 }
             }
-            best.unwrap_or(Value::Null)
-        }
-        "make_set" | "make_list" | "make_set_if" | "make_list_if" | "make_list_with_nulls" => {
-            let mut vals = values(arg(0)?, cols, rows, env)?;
-            let limit_at = if f.ends_with("_if") {
-                vals = filter(vals, 1)?;
-                2
-            } else {
-                1
-            };
-            let limit = match args.get(limit_at) {
-                Some(a) => eval(
-                    &a.expr,
-                    &Scope {
-                        columns: cols,
-                        values: &[],
-                        env,
-                    },
-                )?
-                .scalar()
-                .as_i64()
-                .map_or(usize::MAX, |n| n.max(0) as usize),
-                None => usize::MAX,
-            };
-            let set = f.starts_with("make_set");
-            let mut seen = HashSet::new();
-            let mut out = Vec::new();
-            // An array's elements are added one by one; nulls are left out except by
-            // make_list_with_nulls.
-            for v in vals {
-                if out.len() >= limit {
-                    break;
+            State::Items(items, seen) => {
+                if items.len() >= spec.limit {
+                    return Ok(());
                 }
-                let items: Vec<Json> = match v {
+                // An array's elements are added one by one; nulls are left out except by
+                // make_list_with_nulls.
+                let new: Vec<Json> = match eval(spec.arg(0)?, &scope)? {
                     Value::Dynamic(j) if j.is_array() => j.as_array().cloned().unwrap_or_default(),
                     v if v.is_null() => {
                         if f == "make_list_with_nulls" {
-                            out.push(Json::Null);
+                            items.push(Json::Null);
                         }
-                        continue;
+                        return Ok(());
                     }
                     v => vec![v.to_json()],
                 };
-                for x in items {
-                    if out.len() >= limit {
+                let set = f.starts_with("make_set");
+                for x in new {
+                    if items.len() >= spec.limit {
                         break;
                     }
                     if set && !seen.insert(x.to_string()) {
                         continue;
                     }
-                    out.push(x);
+                    items.push(x);
                 }
             }
-            Value::Dynamic(Arc::new(Json::Array(out)))
-        }
-        "take_any" | "any" => {
-            let vals = values(arg(0)?, cols, rows, env)?;
-            vals.into_iter()
-                .find(|v| !v.is_null())
-                .unwrap_or(Value::Null)
-        }
-        "make_bag" => {
-            let mut m = serde_json::Map::new();
-            for v in values(arg(0)?, cols, rows, env)? {
-                if let Value::Dynamic(j) = v {
+            State::Bag(m) => {
+                if let Value::Dynamic(j) = eval(spec.arg(0)?, &scope)? {
                     if let Some(o) = j.as_object() {
                         for (k, x) in o {
                             m.entry(k.clone()).or_insert(x.clone());
@@ -280,48 +327,78 @@ pub fn aggregate(
                     }
                 }
             }
-            Value::Dynamic(Arc::new(Json::Object(m)))
-        }
-        // Sample (stdev, variance) or population (stdevp, variancep) statistics.
-        "stdev" | "variance" | "stdevp" | "variancep" => {
-            let nums: Vec<f64> = values(arg(0)?, cols, rows, env)?
-                .iter()
-                .filter_map(|v| v.scalar().as_f64())
-                .collect();
-            let population = f.ends_with('p');
-            if nums.len() < 2 {
-                Value::Real(0.0)
-            } else {
-                let mean = nums.iter().sum::<f64>() / nums.len() as f64;
-                let n = if population {
-                    nums.len()
-                } else {
-                    nums.len() - 1
+            State::Numbers(nums) => {
+                if let Some(x) = eval(spec.arg(0)?, &scope)?.scalar().as_f64() {
+                    nums.push(x);
+                }
+            }
+            State::Arg { key, best, first } => {
+                let Some(k) = spec.args.first() else {
+                    return err(format!("{f}() needs arguments"));
                 };
-                let var = nums.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
-                Value::Real(if f.starts_with("stdev") {
-                    var.sqrt()
+                let k = eval(&k.expr, &scope)?;
+                let is_first = first.is_none();
+                if is_first {
+                    *first = Some(spec.extras(&scope)?);
+                }
+                let want = if f == "arg_max" {
+                    std::cmp::Ordering::Greater
                 } else {
-                    var
-                })
+                    std::cmp::Ordering::Less
+                };
+                if !k.is_null() && key.as_ref().is_none_or(|b| beats(&k, b, want)) {
+                    *best = Some(if is_first {
+                        first.clone().unwrap_or_default()
+                    } else {
+                        spec.extras(&scope)?
+                    });
+                    *key = Some(k);
+                }
             }
         }
-        "arg_max" | "arg_min" => return arg_extreme(&f, args, cols, rows, env),
-        other => return unsupported(format!("aggregation {other}()")),
-    }])
+        Ok(())
+    }
+
+    /// The aggregation's value (or values, for arg_max and arg_min).
+    pub fn finish(self, spec: &Spec) -> Vec<Value> {
+        vec![match self.0 {
+            State::Count(n) => Value::Long(n),
+            State::Distinct(set) => Value::Long(set.len() as i64),
+            // The sum of no values is 0.
+            State::Sum(acc) => acc.unwrap_or(Value::Long(0)),
+            // The average of no values is NaN, as 0/0.
+            State::Avg(total, n) => Value::Real(total / n as f64),
+            State::One(v) => v.unwrap_or(Value::Null),
+            State::Items(items, _) => Value::Dynamic(Arc::new(Json::Array(items))),
+            State::Bag(m) => Value::Dynamic(Arc::new(Json::Object(m))),
+            State::Numbers(nums) => statistic(&spec.f, &nums),
+            State::Arg { key, best, first } => {
+                // With no key at all, the other columns still come from the group's first row.
+                let mut out = vec![key.unwrap_or(Value::Null)];
+                out.extend(best.or(first).unwrap_or_default());
+                return out;
+            }
+        }]
+    }
 }
 
-fn sum(vals: &[Value]) -> Value {
-    let mut acc: Option<Value> = None;
-    for v in vals.iter().filter(|v| !v.is_null()) {
-        let v = v.scalar();
-        acc = Some(match acc {
-            None => v,
-            Some(a) => crate::eval::apply_binary("+", &a, &v).unwrap_or(Value::Null),
-        });
+/// Sample (stdev, variance) or population (stdevp, variancep) statistics.
+fn statistic(f: &str, nums: &[f64]) -> Value {
+    if nums.len() < 2 {
+        return Value::Real(0.0);
     }
-    // The sum of no values is 0.
-    acc.unwrap_or(Value::Long(0))
+    let mean = nums.iter().sum::<f64>() / nums.len() as f64;
+    let n = if f.ends_with('p') {
+        nums.len()
+    } else {
+        nums.len() - 1
+    };
+    let var = nums.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n as f64;
+    Value::Real(if f.starts_with("stdev") {
+        var.sqrt()
+    } else {
+        var
+    })
 }
 
 /// Whether `v` replaces `best` as the extreme sought (`want`): NaN, once met, is the
@@ -332,58 +409,6 @@ fn beats(v: &Value, best: &Value, want: std::cmp::Ordering) -> bool {
         return false;
     }
     nan(v) || v.compare(best) == Some(want)
-}
-
-/// The row with the largest (smallest) first argument; the values of the other arguments.
-fn arg_extreme(
-    f: &str,
-    args: &[kql::Item],
-    cols: &[Column],
-    rows: &[&Row],
-    env: &Env,
-) -> Result<Vec<Value>> {
-    let Some(first) = args.first() else {
-        return err(format!("{f}() needs arguments"));
-    };
-    let keys = values(&first.expr, cols, rows, env)?;
-    let want = if f == "arg_max" {
-        std::cmp::Ordering::Greater
-    } else {
-        std::cmp::Ordering::Less
-    };
-    let mut best: Option<usize> = None;
-    for (i, k) in keys.iter().enumerate() {
-        if k.is_null() {
-            continue;
-        }
-        if best.is_none_or(|b| beats(k, &keys[b], want)) {
-            best = Some(i);
-        }
-    }
-    let mut out = vec![best.map_or(Value::Null, |b| keys[b].clone())];
-    // With no key at all, the other columns still come from the group's first row.
-    let best = best.or_else(|| (!rows.is_empty()).then_some(0));
-    for a in &args[1..] {
-        if matches!(a.expr, Expr::Star(_)) {
-            for (ci, _) in cols.iter().enumerate() {
-                out.push(best.map_or(Value::Null, |b| rows[b].values[ci].clone()));
-            }
-        } else {
-            let v = match best {
-                Some(b) => eval(
-                    &a.expr,
-                    &Scope {
-                        columns: cols,
-                        values: &rows[b].values,
-                        env,
-                    },
-                )?,
-                None => Value::Null,
-            };
-            out.push(v);
-        }
-    }
-    Ok(out)
 }
 
 /// The static result type of an aggregate given its first argument's type.

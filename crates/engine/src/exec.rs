@@ -293,6 +293,32 @@ pub(crate) fn prefilter_for(name: &str, op: &Operator, env: &Env) -> Option<crat
     crate::Prefilter::new(&lits)
 }
 
+/// Fails on a name that `e` reads which is neither a column nor bound by `let`. Kusto
+/// rejects such a query whatever the rows, and so does iochunt, even when no row reaches
+/// the predicate (a prefilter may have skipped them all). Only names evaluated against the
+/// row are looked at: not members (`$left.x`), nor what subqueries and dynamic literals hold.
+fn known_names(e: &Expr, cols: &[Column], env: &Env) -> Result<()> {
+    match e {
+        Expr::Name {
+            name,
+            wildcard: false,
+            ..
+        } if !cols.iter().any(|c| &c.name == name) && !env.is_bound(name) => {
+            err(format!("unknown column or variable `{name}`"))
+        }
+        Expr::Call { args, .. } => args
+            .iter()
+            .try_for_each(|a| known_names(&a.expr, cols, env)),
+        Expr::Binary { lhs, rhs, .. } => {
+            known_names(lhs, cols, env)?;
+            known_names(rhs, cols, env)
+        }
+        Expr::Unary { expr, .. } | Expr::Paren(expr, _) => known_names(expr, cols, env),
+        Expr::List(xs, _) => xs.iter().try_for_each(|x| known_names(x, cols, env)),
+        _ => Ok(()),
+    }
+}
+
 fn where_holds(op: &Operator, cols: &[Column], row: &Row, env: &Env) -> Result<bool> {
     let scope = Scope {
         columns: cols,
@@ -424,6 +450,9 @@ fn schema(items: &[Item]) -> Result<Vec<Column>> {
 pub(crate) fn apply(op: &Operator, t: Table, env: &Env) -> Result<Table> {
     match op.name.as_str() {
         "where" | "filter" => {
+            for it in op.items(None) {
+                known_names(&it.expr, &t.columns, env)?;
+            }
             let mut rows = Vec::with_capacity(t.rows.len());
             for r in t.rows {
                 if where_holds(op, &t.columns, &r, env)? {
@@ -988,215 +1017,307 @@ fn sort(items: &[Item], t: Table, env: &Env) -> Result<Table> {
 }
 
 fn summarize(op: &Operator, t: Table, env: &Env) -> Result<Table> {
-    let by = op.items(Some("by"));
-    let aggs = op.items(None);
-    let mut groups: HashMap<Vec<GroupKey>, usize> = HashMap::new();
-    let mut keys: Vec<Vec<Value>> = Vec::new();
-    let mut members: Vec<Vec<usize>> = Vec::new();
-    for (ri, r) in t.rows.iter().enumerate() {
-        let scope = Scope {
-            columns: &t.columns,
-            values: &r.values,
-            env,
-        };
-        let k: Vec<Value> = by
-            .iter()
-            .map(|it| eval(&it.expr, &scope).map(|v| v.scalar()))
-            .collect::<Result<_>>()?;
-        let gk: Vec<GroupKey> = k.iter().map(Value::group_key).collect();
-        let g = *groups.entry(gk).or_insert_with(|| {
-            keys.push(k);
-            members.push(Vec::new());
-            keys.len() - 1
-        });
-        members[g].push(ri);
-    }
-    if by.is_empty() && keys.is_empty() {
-        keys.push(Vec::new());
-        members.push(Vec::new());
-    }
-    let mut columns: Vec<Column> = Vec::new();
-    for (i, it) in by.iter().enumerate() {
-        let name = it.names.first().cloned().unwrap_or_else(|| match &it.expr {
-            // `by bin(x, ...)` and `by tostring(x)` (any conversion) are named after x.
-            Expr::Call { func, args, .. }
-                if matches!(
-                    func.as_str(),
-                    "bin"
-                        | "floor"
-                        | "tostring"
-                        | "toint"
-                        | "tolong"
-                        | "todouble"
-                        | "toreal"
-                        | "todecimal"
-                        | "tobool"
-                        | "todatetime"
-                        | "totimespan"
-                        | "toguid"
-                ) =>
-            {
-                args.first()
-                    .map_or_else(|| format!("Column{}", i + 1), |a| auto_name(&a.expr, i))
-            }
-            e => auto_name(e, i),
-        });
-        let vals: Vec<Value> = keys.iter().map(|k| k[i].clone()).collect();
-        let ty = column_type(&it.expr, &t.columns, env, &vals);
-        columns.push(Column {
-            name: unique_name(&name, &columns),
-            ty,
-        });
-    }
-    let mut rows: Vec<Row> = keys.into_iter().map(Row::new).collect();
-    for it in aggs {
-        let (func, args) = match &it.expr {
-            Expr::Call { func, args, .. }
-                if aggregate::is_aggregate(&func.to_ascii_lowercase()) =>
-            {
-                (func, args)
-            }
-            other if calls_any(other, &aggregate::is_aggregate) => {
-                // An expression over aggregations (`countif(x) * 100.0 / count()`): each
-                // aggregation is computed for the group, then the expression over them.
-                let mut calls = Vec::new();
-                let lifted = aggregate::lift_aggregations(other, &mut calls);
-                // The group's keys, then the aggregations' values.
-                let scope_columns: Vec<Column> = columns[..by.len()]
-                    .iter()
-                    .cloned()
-                    .chain((0..calls.len()).map(|k| Column {
-                        name: aggregate::lifted_name(k),
-                        ty: Type::Dynamic,
-                    }))
-                    .collect();
-                let mut vals = Vec::with_capacity(members.len());
-                for (g, m) in members.iter().enumerate() {
-                    let group: Vec<&Row> = m.iter().map(|&i| &t.rows[i]).collect();
-                    let mut scope_values = rows[g].values[..by.len()].to_vec();
+    let mut s = Summary::new(op, &t.columns, env)?;
+    s.add(&t.rows, env)?;
+    s.finish(env)
+}
+
+/// One aggregation column of a `summarize`: a call, or an expression over calls
+/// (`countif(x) * 100.0 / count()`) with each call lifted out to a hidden name.
+enum Output {
+    Call(usize),
+    Lifted(Expr, std::ops::Range<usize>),
+}
+
+/// A `summarize` in progress: rows are folded into each group's accumulators as they
+/// come, so memory follows the groups, not the rows.
+pub(crate) struct Summary<'o> {
+    by: &'o [kql::Item],
+    aggs: &'o [kql::Item],
+    /// The input's columns.
+    input: Vec<Column>,
+    specs: Vec<aggregate::Spec>,
+    outputs: Vec<Output>,
+    groups: HashMap<Vec<GroupKey>, usize>,
+    keys: Vec<Vec<Value>>,
+    /// Each group's accumulators, one per spec.
+    states: Vec<Vec<aggregate::Accumulator>>,
+}
+
+impl<'o> Summary<'o> {
+    pub(crate) fn new(op: &'o Operator, input: &[Column], env: &Env) -> Result<Summary<'o>> {
+        let by = op.items(Some("by"));
+        let aggs = op.items(None);
+        let mut specs = Vec::new();
+        let mut outputs = Vec::new();
+        for it in aggs {
+            match &it.expr {
+                Expr::Call { func, args, .. }
+                    if aggregate::is_aggregate(&func.to_ascii_lowercase()) =>
+                {
+                    outputs.push(Output::Call(specs.len()));
+                    specs.push(aggregate::Spec::new(func, args, env)?);
+                }
+                other if calls_any(other, &aggregate::is_aggregate) => {
+                    let mut calls = Vec::new();
+                    let lifted = aggregate::lift_aggregations(other, &mut calls);
+                    let from = specs.len();
                     for (func, args) in &calls {
-                        let v = aggregate::aggregate(func, args, &t.columns, &group, env)?;
-                        scope_values.push(v.into_iter().next().unwrap_or(Value::Null));
+                        specs.push(aggregate::Spec::new(func, args, env)?);
                     }
-                    vals.push(eval(
-                        &lifted,
-                        &Scope {
-                            columns: &scope_columns,
-                            values: &scope_values,
-                            env,
-                        },
-                    )?);
+                    outputs.push(Output::Lifted(lifted, from..specs.len()));
                 }
-                let name = it
-                    .names
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| format!("Column{}", columns.len() + 1));
-                let ty = vals
-                    .iter()
-                    .find_map(Value::type_of)
-                    .unwrap_or(Type::Dynamic);
-                columns.push(Column {
-                    name: unique_name(&name, &columns),
-                    ty,
-                });
-                for (r, v) in rows.iter_mut().zip(vals) {
-                    r.values.push(v);
-                }
-                continue;
+                _ => return err("summarize needs aggregation functions such as count() or sum(x)"),
             }
-            _ => return err("summarize needs aggregation functions such as count() or sum(x)"),
-        };
-        let lf = func.to_ascii_lowercase();
-        let arg_ty = args
-            .first()
-            .and_then(|a| static_type(&a.expr, &t.columns, env));
-        let mut results = Vec::with_capacity(members.len());
-        for m in &members {
-            let group: Vec<&Row> = m.iter().map(|&i| &t.rows[i]).collect();
-            results.push(aggregate::aggregate(func, args, &t.columns, &group, env)?);
         }
-        if lf == "arg_max" || lf == "arg_min" {
-            let mut names: Vec<(String, Type)> = Vec::new();
-            let first = &args[0].expr;
-            names.push((
-                it.names
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| auto_name(first, 0)),
-                arg_ty.unwrap_or(Type::Dynamic),
-            ));
-            for (ai, a) in args[1..].iter().enumerate() {
-                if matches!(a.expr, Expr::Star(_)) {
-                    for c in &t.columns {
-                        names.push((c.name.clone(), c.ty));
+        Ok(Summary {
+            by,
+            aggs,
+            input: input.to_vec(),
+            specs,
+            outputs,
+            groups: HashMap::new(),
+            keys: Vec::new(),
+            states: Vec::new(),
+        })
+    }
+
+    /// Folds rows (with the input's columns) into their groups.
+    pub(crate) fn add(&mut self, rows: &[Row], env: &Env) -> Result<()> {
+        for r in rows {
+            let scope = Scope {
+                columns: &self.input,
+                values: &r.values,
+                env,
+            };
+            let k: Vec<Value> = self
+                .by
+                .iter()
+                .map(|it| eval(&it.expr, &scope).map(|v| v.scalar()))
+                .collect::<Result<_>>()?;
+            let gk: Vec<GroupKey> = k.iter().map(Value::group_key).collect();
+            let g = match self.groups.get(&gk) {
+                Some(&g) => g,
+                None => {
+                    self.keys.push(k);
+                    self.states
+                        .push(self.specs.iter().map(aggregate::Spec::start).collect());
+                    self.groups.insert(gk, self.keys.len() - 1);
+                    self.keys.len() - 1
+                }
+            };
+            for (spec, acc) in self.specs.iter().zip(&mut self.states[g]) {
+                acc.add(spec, &self.input, &r.values, env)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The summary table: a row per group, in the order groups were first met.
+    pub(crate) fn finish(self, env: &Env) -> Result<Table> {
+        let Summary {
+            by,
+            aggs,
+            input,
+            specs,
+            outputs,
+            mut keys,
+            mut states,
+            ..
+        } = self;
+        if by.is_empty() && keys.is_empty() {
+            keys.push(Vec::new());
+            states.push(specs.iter().map(aggregate::Spec::start).collect());
+        }
+        // Each group's aggregation values, in the order of the specs.
+        let mut finished: Vec<Vec<Option<Vec<Value>>>> = states
+            .into_iter()
+            .map(|accs| {
+                accs.into_iter()
+                    .zip(&specs)
+                    .map(|(acc, spec)| Some(acc.finish(spec)))
+                    .collect()
+            })
+            .collect();
+        let t = Table {
+            columns: input,
+            rows: Vec::new(),
+        };
+        let mut columns: Vec<Column> = Vec::new();
+        for (i, it) in by.iter().enumerate() {
+            let name = it.names.first().cloned().unwrap_or_else(|| match &it.expr {
+                // `by bin(x, ...)` and `by tostring(x)` (any conversion) are named after x.
+                Expr::Call { func, args, .. }
+                    if matches!(
+                        func.as_str(),
+                        "bin"
+                            | "floor"
+                            | "tostring"
+                            | "toint"
+                            | "tolong"
+                            | "todouble"
+                            | "toreal"
+                            | "todecimal"
+                            | "tobool"
+                            | "todatetime"
+                            | "totimespan"
+                            | "toguid"
+                    ) =>
+                {
+                    args.first()
+                        .map_or_else(|| format!("Column{}", i + 1), |a| auto_name(&a.expr, i))
+                }
+                e => auto_name(e, i),
+            });
+            let vals: Vec<Value> = keys.iter().map(|k| k[i].clone()).collect();
+            let ty = column_type(&it.expr, &t.columns, env, &vals);
+            columns.push(Column {
+                name: unique_name(&name, &columns),
+                ty,
+            });
+        }
+        let mut rows: Vec<Row> = keys.into_iter().map(Row::new).collect();
+        for (it, output) in aggs.iter().zip(&outputs) {
+            let (func, args, at) = match output {
+                Output::Call(at) => match &it.expr {
+                    Expr::Call { func, args, .. } => (func, args, *at),
+                    _ => unreachable!("a call's output comes from a call"),
+                },
+                Output::Lifted(lifted, calls) => {
+                    // The group's keys, then the aggregations' values.
+                    let scope_columns: Vec<Column> = columns[..by.len()]
+                        .iter()
+                        .cloned()
+                        .chain((0..calls.len()).map(|k| Column {
+                            name: aggregate::lifted_name(k),
+                            ty: Type::Dynamic,
+                        }))
+                        .collect();
+                    let mut vals = Vec::with_capacity(rows.len());
+                    for (g, row) in rows.iter().enumerate() {
+                        let mut scope_values = row.values[..by.len()].to_vec();
+                        for k in calls.clone() {
+                            let v = finished[g][k].take().unwrap_or_default();
+                            scope_values.push(v.into_iter().next().unwrap_or(Value::Null));
+                        }
+                        vals.push(eval(
+                            lifted,
+                            &Scope {
+                                columns: &scope_columns,
+                                values: &scope_values,
+                                env,
+                            },
+                        )?);
                     }
-                } else {
-                    let n = a
+                    let name = it
                         .names
                         .first()
                         .cloned()
-                        .unwrap_or_else(|| auto_name(&a.expr, ai + 1));
-                    names.push((
-                        n,
-                        static_type(&a.expr, &t.columns, env).unwrap_or(Type::Dynamic),
-                    ));
-                }
-            }
-            // Columns that `*` brings in are left out where the output has them already
-            // (the by keys, the first argument); named arguments are always kept, renamed
-            // on a clash.
-            let first_name = auto_name(first, 0);
-            let mut skip: Vec<bool> = vec![false; names.len()];
-            let mut ni = 1;
-            for a in &args[1..] {
-                if matches!(a.expr, Expr::Star(_)) {
-                    for c in &t.columns {
-                        skip[ni] = columns[..by.len()].iter().any(|k| k.name == c.name)
-                            || c.name == first_name;
-                        ni += 1;
-                    }
-                } else {
-                    ni += 1;
-                }
-            }
-            for (ni, (n, ty)) in names.iter().enumerate() {
-                if !skip[ni] {
+                        .unwrap_or_else(|| format!("Column{}", columns.len() + 1));
+                    let ty = vals
+                        .iter()
+                        .find_map(Value::type_of)
+                        .unwrap_or(Type::Dynamic);
                     columns.push(Column {
-                        name: unique_name(n, &columns),
-                        ty: *ty,
+                        name: unique_name(&name, &columns),
+                        ty,
                     });
-                }
-            }
-            for (r, vals) in rows.iter_mut().zip(results) {
-                for (ni, v) in vals.into_iter().enumerate() {
-                    if !skip[ni] {
+                    for (r, v) in rows.iter_mut().zip(vals) {
                         r.values.push(v);
                     }
+                    continue;
                 }
+            };
+            let results: Vec<Vec<Value>> = finished
+                .iter_mut()
+                .map(|g| g[at].take().unwrap_or_default())
+                .collect();
+            let lf = func.to_ascii_lowercase();
+            let arg_ty = args
+                .first()
+                .and_then(|a| static_type(&a.expr, &t.columns, env));
+            if lf == "arg_max" || lf == "arg_min" {
+                let mut names: Vec<(String, Type)> = Vec::new();
+                let first = &args[0].expr;
+                names.push((
+                    it.names
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| auto_name(first, 0)),
+                    arg_ty.unwrap_or(Type::Dynamic),
+                ));
+                for (ai, a) in args[1..].iter().enumerate() {
+                    if matches!(a.expr, Expr::Star(_)) {
+                        for c in &t.columns {
+                            names.push((c.name.clone(), c.ty));
+                        }
+                    } else {
+                        let n = a
+                            .names
+                            .first()
+                            .cloned()
+                            .unwrap_or_else(|| auto_name(&a.expr, ai + 1));
+                        names.push((
+                            n,
+                            static_type(&a.expr, &t.columns, env).unwrap_or(Type::Dynamic),
+                        ));
+                    }
+                }
+                // Columns that `*` brings in are left out where the output has them already
+                // (the by keys, the first argument); named arguments are always kept, renamed
+                // on a clash.
+                let first_name = auto_name(first, 0);
+                let mut skip: Vec<bool> = vec![false; names.len()];
+                let mut ni = 1;
+                for a in &args[1..] {
+                    if matches!(a.expr, Expr::Star(_)) {
+                        for c in &t.columns {
+                            skip[ni] = columns[..by.len()].iter().any(|k| k.name == c.name)
+                                || c.name == first_name;
+                            ni += 1;
+                        }
+                    } else {
+                        ni += 1;
+                    }
+                }
+                for (ni, (n, ty)) in names.iter().enumerate() {
+                    if !skip[ni] {
+                        columns.push(Column {
+                            name: unique_name(n, &columns),
+                            ty: *ty,
+                        });
+                    }
+                }
+                for (r, vals) in rows.iter_mut().zip(results) {
+                    for (ni, v) in vals.into_iter().enumerate() {
+                        if !skip[ni] {
+                            r.values.push(v);
+                        }
+                    }
+                }
+                continue;
             }
-            continue;
-        }
-        let name = it
-            .names
-            .first()
-            .cloned()
-            .unwrap_or_else(|| aggregate::default_name(func, args));
-        let ty = aggregate::result_type(func, arg_ty);
-        columns.push(Column {
-            name: unique_name(&name, &columns),
-            ty,
-        });
-        for (r, mut vals) in rows.iter_mut().zip(results) {
-            let v = vals.remove(0);
-            r.values.push(if v.is_null() || ty == Type::Dynamic {
-                v
-            } else {
-                v.convert(ty)
+            let name = it
+                .names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| aggregate::default_name(func, args));
+            let ty = aggregate::result_type(func, arg_ty);
+            columns.push(Column {
+                name: unique_name(&name, &columns),
+                ty,
             });
+            for (r, mut vals) in rows.iter_mut().zip(results) {
+                let v = vals.remove(0);
+                r.values.push(if v.is_null() || ty == Type::Dynamic {
+                    v
+                } else {
+                    v.convert(ty)
+                });
+            }
         }
+        Ok(Table { columns, rows })
     }
-    Ok(Table { columns, rows })
 }
 
 /// Evaluates expressions over rows outside a whole query: `hunt` uses it to run a hunt's

@@ -1,15 +1,16 @@
 //! A pipeline over a stored table runs while its files are read: the leading operators
 //! that work row by row (`where`, `project`, `extend`, the `project-*` family, ending at
 //! the first `take`) run on batches of rows as they come, so memory holds a batch, not
-//! the table. What follows is fed only what it needs: `count` a number, `summarize` the
-//! columns it reads; `take` stops the reading once it has its rows. Results equal running
+//! the table. What follows is fed only what it needs: `count` a number, a `summarize` the
+//! rows to fold into its groups (the scan parses only the columns it reads), so memory
+//! follows the groups; `take` stops the reading once it has its rows. Results equal running
 //! the operators on the whole table: every batch has the table's columns, and the row-by-
 //! row operators streamed here are those whose output columns and types do not depend on
 //! the values (an `extend` whose type would be read off the values runs on the whole
 //! table, after the stream).
 
 use crate::error::{EngineError, Result};
-use crate::exec::{apply, prefilter_for, row_count_arg, run_ops, static_type, Env};
+use crate::exec::{apply, prefilter_for, row_count_arg, run_ops, static_type, Env, Summary};
 use crate::table::{Column, Row, Table};
 use crate::value::{Type, Value};
 use kql::{Dynamic, Expr, Operator};
@@ -42,6 +43,7 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
     let row_ops = &ops[..streamed];
     let next = ops.get(after);
     let counting = next.is_some_and(|op| op.name == "count" && op.clauses.is_empty());
+    let summarizing = next.filter(|op| op.name == "summarize");
     // The columns the operator after the stream reads, when it reads only some.
     let kept_names = match next {
         _ if counting => Some(HashSet::new()),
@@ -52,13 +54,20 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
     let mask: Option<Vec<bool>> =
         needed.map(|n| columns.iter().map(|c| n.contains(&c.name)).collect());
     let prefilter = match ops.first() {
-        Some(op) if op.name == "where" => prefilter_for(name, op, env),
+        // A name not known yet may be a column first met past the records the schema was
+        // read from, in a line the prefilter would skip: every line is read then.
+        Some(op) if op.name == "where" && resolves(op, &columns, env) => {
+            prefilter_for(name, op, env)
+        }
         _ => None,
     };
 
     let mut out = Stream {
         limit,
         counting,
+        summarizing,
+        summary: None,
+        taken: 0,
         kept_names,
         columns: None,
         kept: Vec::new(),
@@ -80,16 +89,16 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
                 return Ok(true);
             }
             size = (size * 2).min(BATCH);
-            out.add(run_ops(row_ops, table(&columns, &mut batch), env)?)
+            out.add(run_ops(row_ops, table(&columns, &mut batch), env)?, env)
         },
     )?;
-    out.add(run_ops(row_ops, table(&columns, &mut batch), env)?)?;
-    let rest = if counting {
+    out.add(run_ops(row_ops, table(&columns, &mut batch), env)?, env)?;
+    let rest = if counting || out.summary.is_some() {
         &ops[after + 1..]
     } else {
         &ops[after..]
     };
-    Ok((out.finish(), rest))
+    Ok((out.finish(env)?, rest))
 }
 
 fn table(columns: &[Column], batch: &mut Vec<Row>) -> Table {
@@ -100,11 +109,16 @@ fn table(columns: &[Column], batch: &mut Vec<Row>) -> Table {
 }
 
 /// What the streamed operators have given so far.
-struct Stream {
+struct Stream<'o> {
     /// `take N` at the end of the stream.
     limit: Option<usize>,
     /// `count` follows: only the number of rows is kept.
     counting: bool,
+    /// The `summarize` that follows: rows are folded into its groups as they come.
+    summarizing: Option<&'o Operator>,
+    summary: Option<Summary<'o>>,
+    /// The rows the stream has given.
+    taken: usize,
     /// The columns the next operator reads, when it reads only some.
     kept_names: Option<HashSet<String>>,
     columns: Option<Vec<Column>>,
@@ -114,9 +128,9 @@ struct Stream {
     count: u64,
 }
 
-impl Stream {
+impl<'o> Stream<'o> {
     /// Takes in a batch's result; returns false once no more rows are wanted.
-    fn add(&mut self, t: Table) -> Result<bool> {
+    fn add(&mut self, t: Table, env: &Env) -> Result<bool> {
         if self.columns.is_none() {
             self.kept = (0..t.columns.len())
                 .filter(|&i| {
@@ -125,17 +139,33 @@ impl Stream {
                         .is_none_or(|k| k.contains(&t.columns[i].name))
                 })
                 .collect();
-            self.columns = Some(t.columns);
+            self.columns = Some(t.columns.clone());
         }
-        let room = self.limit.map_or(usize::MAX, |n| n - self.rows.len());
+        let room = self.limit.map_or(usize::MAX, |n| n - self.taken);
         let full = t.rows.len() >= room;
-        let rows = t.rows.into_iter().take(room);
-        if self.counting {
+        let mut rows = t.rows;
+        rows.truncate(room);
+        self.taken += rows.len();
+        if self.summary.is_none()
+            && self
+                .summarizing
+                .is_some_and(|op| !resolves(op, &t.columns, env))
+        {
+            // Left to run on the rows kept: a name may be a column of a record not read yet.
+            self.summarizing = None;
+        }
+        if let Some(op) = self.summarizing {
+            let summary = match &mut self.summary {
+                Some(s) => s,
+                None => self.summary.insert(Summary::new(op, &t.columns, env)?),
+            };
+            summary.add(&rows, env)?;
+        } else if self.counting {
             self.count += rows.len() as u64;
         } else if self.kept.len() == self.columns.as_ref().map_or(0, Vec::len) {
             self.rows.extend(rows);
         } else {
-            self.rows.extend(rows.map(|r| Row {
+            self.rows.extend(rows.into_iter().map(|r| Row {
                 values: self.kept.iter().map(|&i| r.values[i].clone()).collect(),
                 provenance: r.provenance,
             }));
@@ -143,23 +173,53 @@ impl Stream {
         Ok(!full)
     }
 
-    fn finish(self) -> Table {
+    fn finish(self, env: &Env) -> Result<Table> {
+        if let Some(s) = self.summary {
+            return s.finish(env);
+        }
         if self.counting {
-            return Table {
+            return Ok(Table {
                 columns: vec![Column {
                     name: "Count".into(),
                     ty: Type::Long,
                 }],
                 rows: vec![Row::new(vec![Value::Long(self.count as i64)])],
-            };
+            });
         }
         let columns = self.columns.unwrap_or_default();
         let columns = self.kept.iter().map(|&i| columns[i].clone()).collect();
-        Table {
+        Ok(Table {
             columns,
             rows: self.rows,
+        })
+    }
+}
+
+/// Whether every name a `summarize` mentions is a column of `columns` or bound by `let`.
+/// One that is neither may be a column first met in a record past those the schema was read
+/// from, which the whole table settles; `*` as an argument (`arg_max(t, *)`) names none.
+fn resolves(op: &Operator, columns: &[Column], env: &Env) -> bool {
+    let mut mentioned = HashSet::new();
+    let exprs = op.params.iter().map(|(_, e)| e).chain(
+        op.clauses
+            .iter()
+            .flat_map(|c| c.items.iter().map(|it| &it.expr)),
+    );
+    for e in exprs {
+        let known = match e {
+            Expr::Call { args, .. } => args
+                .iter()
+                .filter(|a| !matches!(a.expr, Expr::Star(_)))
+                .all(|a| names(&a.expr, &mut mentioned).is_some()),
+            e => names(e, &mut mentioned).is_some(),
+        };
+        if !known {
+            return false;
         }
     }
+    mentioned
+        .iter()
+        .all(|n| columns.iter().any(|c| &c.name == n) || env.is_bound(n))
 }
 
 /// How many leading operators run row by row on batches, and the row count of a `take`

@@ -505,7 +505,7 @@ fn dump(t: &engine::Table) -> Vec<String> {
 }
 
 /// Pipelines over stored tables run while the files are read (in batches, stopping early
-/// for take, keeping only what count and summarize read); each gives what the same
+/// for take, keeping a number for count and the groups for summarize); each gives what the same
 /// operators give over the whole table held first (`let x = T; x | ...`).
 #[test]
 fn streamed_pipelines_equal_whole_table_runs() {
@@ -525,6 +525,11 @@ fn streamed_pipelines_equal_whole_table_runs() {
         "project-rename k = n | summarize max(k), min(t)",
         "where t > datetime(2026-01-05) | extend d = dayofmonth(t) | summarize count() by d",
         "count",
+        "summarize arg_max(n, *) by s",
+        "where n % 3 == 0 | summarize c = countif(n > 50), a = avg(n), d = dcount(s), l = make_list(n, 5) by s",
+        "summarize pct = countif(n > 10) * 100.0 / count(), arg_min(t, n, s), stdev(n)",
+        "take 40 | summarize sum(n), take_any(s)",
+        "summarize count() by late",
         "where n > 10 | take 0",
         "project s | extend u = toupper(s) | project-reorder u | take 4",
     ];
@@ -630,4 +635,25 @@ fn prefilter_keeps_rows_that_escapes_hide() {
     }
     assert!(hits > 100, "{hits} rows found");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A predicate on a column the table lacks is an error whatever the rows, also when the
+/// prefilter leaves none for it to run on (found by the `sources` fuzz target).
+#[test]
+fn unknown_columns_fail_even_when_the_prefilter_skips_every_line() {
+    let dir = stored(50);
+    for q in [
+        "J | where nosuch has 'literal-in-no-line'",
+        "let x = J; x | where nosuch has 'literal-in-no-line'",
+        "C | where nosuch == 'literal-in-no-line' | count",
+        "J | where s has 'literal-in-no-line' | where nosuch == 1",
+        "datatable(s:string)[] | where nosuch == 1",
+    ] {
+        let query = kql::parse(q).unwrap();
+        let e = run_query(&query, bound(&dir)).map(|t| t.rows.len());
+        assert!(
+            matches!(&e, Err(e) if e.to_string().contains("unknown column or variable `nosuch`")),
+            "{q}: {e:?}"
+        );
+    }
 }
