@@ -68,7 +68,7 @@ impl<'a> JsonLayout<'a> {
                 )
             }));
         }
-        crate::source::empty_strings_for_nulls(&mut values, self.columns);
+        crate::source::empty_strings_for_nulls(&mut values, self.columns, self.needed);
         Ok(values)
     }
 
