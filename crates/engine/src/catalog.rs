@@ -179,7 +179,15 @@ impl Catalog {
                         .ok()
                         .and_then(|s| s.get(name).map(|(_, c)| *c));
                     if complete == Some(true) {
-                        return Err(e);
+                        // Every record's columns were read already: asking again would
+                        // loop. The record readers and the schema reader disagree.
+                        let EngineError::NewColumn { column, .. } = e else {
+                            unreachable!()
+                        };
+                        return err(format!(
+                            "table {name}: a record holds a column `{column}` that reading \
+                             every record's columns did not find"
+                        ));
                     }
                     if let Ok(mut all) = self.stats.lock() {
                         all.truncate(before);
