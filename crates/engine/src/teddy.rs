@@ -11,15 +11,16 @@
 //! literal a bucket the tables accept exactly its bytes in either case. Each position left
 //! is then compared with its literals, ignoring ASCII case.
 //!
-//! One or two literals take a cheaper test than the tables' six operations a byte
-//! position: two bytes of each literal, chosen to be rare in logs and far apart, are
-//! compared at their offsets (a letter after setting the text byte's case bit), and a
-//! position where both agree is compared in full. A hunt for one IP address or URL is the
-//! common case.
+//! Up to four literals take a cheaper test than the tables: two bytes of each literal,
+//! chosen to be rare in logs and far apart, are compared at their offsets (a letter after
+//! setting the text byte's case bit), and a position where both agree is compared in full.
+//! A hunt for one IP address or URL is the common case; on this project's machine the
+//! test is also faster than the tables for four literals (a hunt's four domains over
+//! 255 MB of DnsEvents: 0.14 s to 0.10 s).
 //!
 //! Without AVX2 the caller falls back to `classify` and the regex engine's search.
 
-use crate::classify::{hides, push_special, Text};
+use crate::classify::{hides, prefetch, push_special, Text};
 
 /// Literals this search takes at most: one a bucket.
 pub const MAX_LITERALS: usize = 8;
@@ -33,7 +34,7 @@ pub struct Teddy {
     /// For each tested byte, the bucket tables by low and by high nibble.
     low: [[u8; 16]; 3],
     high: [[u8; 16]; 3],
-    /// For one or two literals, the pair test of each, used instead of the tables.
+    /// For up to four literals, the pair test of each, used instead of the tables.
     pairs: Vec<Pair>,
     /// How far past a position the search reads: at least 2, for the byte after an escape.
     reach: usize,
@@ -108,7 +109,7 @@ impl Teddy {
                 }
             }
         }
-        let pairs: Vec<Pair> = if literals.len() <= 2 {
+        let pairs: Vec<Pair> = if literals.len() <= 4 {
             literals.iter().map(|l| Pair::new(l)).collect()
         } else {
             Vec::new()
@@ -142,6 +143,8 @@ impl Teddy {
                 match (self.pairs.len(), self.width) {
                     (1, _) => self.scan_pairs_avx2::<1>(buf, text, marks, lines),
                     (2, _) => self.scan_pairs_avx2::<2>(buf, text, marks, lines),
+                    (3, _) => self.scan_pairs_avx2::<3>(buf, text, marks, lines),
+                    (4, _) => self.scan_pairs_avx2::<4>(buf, text, marks, lines),
                     (_, 1) => self.scan_avx2::<1>(buf, text, marks, lines),
                     (_, 2) => self.scan_avx2::<2>(buf, text, marks, lines),
                     _ => self.scan_avx2::<3>(buf, text, marks, lines),
@@ -189,7 +192,7 @@ impl Teddy {
         }
     }
 
-    /// [`Teddy::scan_avx2`] with the pair test of `P` literals (1 or 2) for the tables.
+    /// [`Teddy::scan_avx2`] with the pair test of `P` literals (1 to 4) for the tables.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn scan_pairs_avx2<const P: usize>(
@@ -211,6 +214,7 @@ impl Teddy {
         let mut at = 0;
         while at + 64 + self.reach - 1 <= buf.len() {
             let (mut starts, mut nl, mut sp) = (0u64, 0u64, 0u64);
+            prefetch(buf, at);
             for half in 0..2 {
                 let p = at + 32 * half;
                 // SAFETY (every load): p + k + 32 <= at + 64 + reach - 1 <= buf.len() for
@@ -287,6 +291,7 @@ impl Teddy {
         let reach = self.reach;
         while at + 64 + reach - 1 <= buf.len() {
             let (mut nl, mut sp) = (0u64, 0u64);
+            prefetch(buf, at);
             for half in 0..2 {
                 let p = at + 32 * half;
                 // SAFETY (every load): p + k + 32 <= at + 64 + reach - 1 <= buf.len() for
@@ -398,6 +403,12 @@ mod tests {
                 "91.92.34.228",
             ],
             &["a", "bc"],
+            &[
+                "beroniw.com",
+                "Golviewcheckus.com",
+                "tiqwtkmma.com",
+                "zbxcgtqt.com",
+            ],
             &["https://Beroniw.com/x", "[X]aaaab"],
             &["q"],
             &["[x]", "@`{", "Zz"],
