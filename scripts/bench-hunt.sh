@@ -14,11 +14,12 @@ python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb
 cargo build --release --quiet --bins
 mkdir -p bench-data
 # The version in the name changes when the generator's output does (v2: Windows folder
-# paths in DeviceNetworkEvents), so that stale data is not measured.
-data=bench-data/logs-v2-$events
+# paths in DeviceNetworkEvents; v3: timestamps spread over the whole span), so that
+# stale data is not measured.
+data=bench-data/logs-v3-$events
 [ -f "$data/expected.jsonl" ] || target/release/iochunt-gen logs "$data" "$events"
 [ -f bench-data/threatfox-1000000.json ] || target/release/iochunt-gen threatfox 1000000 > bench-data/threatfox-1000000.json
 # The 1,000,000-indicator pack runs over a smaller export (1M events, about 240 MB).
-[ -f bench-data/logs-v2-1000000/expected.jsonl ] || target/release/iochunt-gen logs bench-data/logs-v2-1000000 1000000
+[ -f bench-data/logs-v3-1000000/expected.jsonl ] || target/release/iochunt-gen logs bench-data/logs-v3-1000000 1000000
 du -sh "$data"
 python3 scripts/bench_hunt.py "$data"

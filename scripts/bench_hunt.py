@@ -152,6 +152,6 @@ def run_query():
 run_query()
 run("reference pack", ref, ["--source", "ThreatFox"])
 run("ThreatFox export", tf, [])
-wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", "bench-data/threatfox-1000000.json", "--data", "bench-data/logs-v2-1000000",
+wall, rss, p = timed(["target/release/iochunt", "-q", "hunt", "bench-data/threatfox-1000000.json", "--data", "bench-data/logs-v3-1000000",
                       "--format", "jsonl"], runs=1)
-print(f"\n== 1,000,000 generated indicators over bench-data/logs-v2-1000000\niochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {len(p.stdout.splitlines())} findings")
+print(f"\n== 1,000,000 generated indicators over bench-data/logs-v3-1000000\niochunt hunt      {wall:7.2f} s  {rss:7.0f} MB  {len(p.stdout.splitlines())} findings")

@@ -288,7 +288,9 @@ mod logs {
         let plant_every = (events / plants).max(1);
         let mut k = 0u64;
         for i in 0..events {
-            let t = (i * step + r.below(step)).min(span - 1);
+            // Spread over the whole span, also when there are more events than seconds
+            // (before, those past the span's seconds all fell on its last second).
+            let t = (i * span / events + r.below(step)).min(span - 1);
             let host = r.below(HOSTS.len() as u64) as usize;
             let (h, u) = (HOSTS[host], USERS[host]);
             let local = format!("10.20.{}.{}", 1 + host, 10 + host);
