@@ -113,7 +113,9 @@ pub fn aggregate(
     for r in rows {
         acc.add(&spec, cols, &r.values, env)?;
     }
-    Ok(acc.finish(&spec))
+    let mut out = Vec::with_capacity(spec.width(cols.len()));
+    acc.finish(&spec, cols.len(), &mut out);
+    Ok(out)
 }
 
 /// One aggregation call of a `summarize`, ready to fold rows into [`Accumulator`]s.
@@ -159,23 +161,37 @@ impl Spec {
         })
     }
 
+    /// How many values the aggregation gives over an input of `columns` columns: one, or
+    /// for arg_max and arg_min the key and each further argument (`*`: every column).
+    pub fn width(&self, columns: usize) -> usize {
+        if !matches!(self.f.as_str(), "arg_max" | "arg_min") {
+            return 1;
+        }
+        1 + self.args[1.min(self.args.len())..]
+            .iter()
+            .map(|a| {
+                if matches!(a.expr, Expr::Star(_)) {
+                    columns
+                } else {
+                    1
+                }
+            })
+            .sum::<usize>()
+    }
+
     /// The state of a group that has seen no row yet.
     pub fn start(&self) -> Accumulator {
         Accumulator(match self.f.as_str() {
             "count" | "countif" => State::Count(0),
-            "dcount" | "count_distinct" | "dcountif" => State::Distinct(HashSet::new()),
+            "dcount" | "count_distinct" | "dcountif" => State::Distinct(Box::default()),
             "sum" | "sumif" => State::Sum(None),
             "avg" | "avgif" => State::Avg(-0.0, 0),
             "min" | "max" | "minif" | "maxif" | "take_any" | "any" => State::One(None),
-            "make_bag" => State::Bag(serde_json::Map::new()),
+            "make_bag" => State::Bag(Box::default()),
             "stdev" | "variance" | "stdevp" | "variancep" => State::Numbers(Vec::new()),
-            "arg_max" | "arg_min" => State::Arg {
-                key: None,
-                best: None,
-                first: None,
-            },
+            "arg_max" | "arg_min" => State::Arg(Box::default()),
             // make_set, make_list and their variants.
-            _ => State::Items(Vec::new(), HashSet::new()),
+            _ => State::Items(Box::default()),
         })
     }
 
@@ -206,28 +222,35 @@ impl Spec {
 }
 
 /// The running state of one aggregation over one group: memory grows with what the
-/// aggregation keeps (distinct values, list items), not with the rows it has seen.
+/// aggregation keeps (distinct values, list items), not with the rows it has seen. The
+/// larger states are boxed, so that a group of counts and sums stays small.
 pub struct Accumulator(State);
 
 enum State {
     Count(i64),
-    Distinct(HashSet<GroupKey>),
+    // Boxed, though a set is on the heap already: the set itself is 40 bytes, which every
+    // group's every state would otherwise take.
+    #[allow(clippy::box_collection)]
+    Distinct(Box<HashSet<GroupKey, foldhash::fast::RandomState>>),
     Sum(Option<Value>),
     /// Total and count of the numbers seen.
     Avg(f64, usize),
     /// min, max (the extreme so far) and take_any (the first non-null value).
     One(Option<Value>),
     /// make_set and make_list: the items, and for a set the items seen.
-    Items(Vec<Json>, HashSet<String>),
-    Bag(serde_json::Map<String, Json>),
+    Items(Box<(Vec<Json>, HashSet<String>)>),
+    Bag(Box<serde_json::Map<String, Json>>),
     Numbers(Vec<f64>),
-    /// arg_max and arg_min: the extreme key so far and the further arguments' values at
-    /// its row; those at the group's first row stand in when no key is ever non-null.
-    Arg {
-        key: Option<Value>,
-        best: Option<Vec<Value>>,
-        first: Option<Vec<Value>>,
-    },
+    Arg(Box<Extreme>),
+}
+
+/// arg_max and arg_min: the extreme key so far and the further arguments' values at its
+/// row; those at the group's first row stand in when no key is ever non-null.
+#[derive(Default)]
+struct Extreme {
+    key: Option<Value>,
+    best: Option<Vec<Value>>,
+    first: Option<Vec<Value>>,
 }
 
 impl Accumulator {
@@ -291,7 +314,8 @@ impl Accumulator {
                     *best = Some(v);
                 }
             }
-            State::Items(items, seen) => {
+            State::Items(state) => {
+                let (items, seen) = &mut **state;
                 if items.len() >= spec.limit {
                     return Ok(());
                 }
@@ -332,7 +356,8 @@ impl Accumulator {
                     nums.push(x);
                 }
             }
-            State::Arg { key, best, first } => {
+            State::Arg(state) => {
+                let Extreme { key, best, first } = &mut **state;
                 let Some(k) = spec.args.first() else {
                     return err(format!("{f}() needs arguments"));
                 };
@@ -359,9 +384,10 @@ impl Accumulator {
         Ok(())
     }
 
-    /// The aggregation's value (or values, for arg_max and arg_min).
-    pub fn finish(self, spec: &Spec) -> Vec<Value> {
-        vec![match self.0 {
+    /// Appends the aggregation's [`Spec::width`] values (one, or several for arg_max and
+    /// arg_min) over an input of `columns` columns to `out`.
+    pub fn finish(self, spec: &Spec, columns: usize, out: &mut Vec<Value>) {
+        out.push(match self.0 {
             State::Count(n) => Value::Long(n),
             State::Distinct(set) => Value::Long(set.len() as i64),
             // The sum of no values is 0.
@@ -369,16 +395,24 @@ impl Accumulator {
             // The average of no values is NaN, as 0/0.
             State::Avg(total, n) => Value::Real(total / n as f64),
             State::One(v) => v.unwrap_or(Value::Null),
-            State::Items(items, _) => Value::Dynamic(Arc::new(Json::Array(items))),
-            State::Bag(m) => Value::Dynamic(Arc::new(Json::Object(m))),
+            State::Items(state) => Value::Dynamic(Arc::new(Json::Array(state.0))),
+            State::Bag(m) => Value::Dynamic(Arc::new(Json::Object(*m))),
             State::Numbers(nums) => statistic(&spec.f, &nums),
-            State::Arg { key, best, first } => {
-                // With no key at all, the other columns still come from the group's first row.
-                let mut out = vec![key.unwrap_or(Value::Null)];
-                out.extend(best.or(first).unwrap_or_default());
-                return out;
+            State::Arg(state) => {
+                let Extreme { key, best, first } = *state;
+                out.push(key.unwrap_or(Value::Null));
+                // With no key at all, the other columns still come from the group's first
+                // row; with no row at all (summarize without `by` over no rows), null.
+                match best.or(first) {
+                    Some(values) => out.extend(values),
+                    None => {
+                        let extras = spec.width(columns) - 1;
+                        out.extend(std::iter::repeat_n(Value::Null, extras));
+                    }
+                }
+                return;
             }
-        }]
+        });
     }
 }
 

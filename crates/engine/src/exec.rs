@@ -1038,10 +1038,18 @@ pub(crate) struct Summary<'o> {
     input: Vec<Column>,
     specs: Vec<aggregate::Spec>,
     outputs: Vec<Output>,
-    groups: HashMap<Vec<GroupKey>, usize>,
-    keys: Vec<Vec<Value>>,
-    /// Each group's accumulators, one per spec.
-    states: Vec<Vec<aggregate::Accumulator>>,
+    /// The group of each key. Keys come from the logs, which an attacker may write: the
+    /// hash is seeded at random.
+    groups: HashMap<Box<[GroupKey]>, usize, foldhash::fast::RandomState>,
+    /// How many groups there are.
+    count: usize,
+    /// Each group's key values, `by.len()` a group, in the order groups were met.
+    keys: Vec<Value>,
+    /// Each group's accumulators, `specs.len()` a group.
+    states: Vec<aggregate::Accumulator>,
+    /// A row's key values and group key, reused from row to row.
+    row_key: Vec<Value>,
+    row_group: Vec<GroupKey>,
 }
 
 impl<'o> Summary<'o> {
@@ -1076,9 +1084,12 @@ impl<'o> Summary<'o> {
             input: input.to_vec(),
             specs,
             outputs,
-            groups: HashMap::new(),
+            groups: HashMap::default(),
+            count: 0,
             keys: Vec::new(),
             states: Vec::new(),
+            row_key: Vec::new(),
+            row_group: Vec::new(),
         })
     }
 
@@ -1090,23 +1101,27 @@ impl<'o> Summary<'o> {
                 values: &r.values,
                 env,
             };
-            let k: Vec<Value> = self
-                .by
-                .iter()
-                .map(|it| eval(&it.expr, &scope).map(|v| v.scalar()))
-                .collect::<Result<_>>()?;
-            let gk: Vec<GroupKey> = k.iter().map(Value::group_key).collect();
-            let g = match self.groups.get(&gk) {
+            self.row_key.clear();
+            for it in self.by {
+                self.row_key.push(eval(&it.expr, &scope)?.scalar());
+            }
+            self.row_group.clear();
+            self.row_group
+                .extend(self.row_key.iter().map(Value::group_key));
+            let g = match self.groups.get(self.row_group.as_slice()) {
                 Some(&g) => g,
                 None => {
-                    self.keys.push(k);
+                    self.keys.append(&mut self.row_key);
                     self.states
-                        .push(self.specs.iter().map(aggregate::Spec::start).collect());
-                    self.groups.insert(gk, self.keys.len() - 1);
-                    self.keys.len() - 1
+                        .extend(self.specs.iter().map(aggregate::Spec::start));
+                    self.groups
+                        .insert(self.row_group.as_slice().into(), self.count);
+                    self.count += 1;
+                    self.count - 1
                 }
             };
-            for (spec, acc) in self.specs.iter().zip(&mut self.states[g]) {
+            let n = self.specs.len();
+            for (spec, acc) in self.specs.iter().zip(&mut self.states[g * n..(g + 1) * n]) {
                 acc.add(spec, &self.input, &r.values, env)?;
             }
         }
@@ -1121,22 +1136,46 @@ impl<'o> Summary<'o> {
             input,
             specs,
             outputs,
-            mut keys,
+            mut count,
+            keys,
             mut states,
+            groups,
             ..
         } = self;
-        if by.is_empty() && keys.is_empty() {
-            keys.push(Vec::new());
-            states.push(specs.iter().map(aggregate::Spec::start).collect());
+        drop(groups);
+        // With no `by`, no rows still make one group.
+        if by.is_empty() && count == 0 {
+            states.extend(specs.iter().map(aggregate::Spec::start));
+            count = 1;
         }
-        // Each group's aggregation values, in the order of the specs.
-        let mut finished: Vec<Vec<Option<Vec<Value>>>> = states
-            .into_iter()
-            .map(|accs| {
-                accs.into_iter()
-                    .zip(&specs)
-                    .map(|(acc, spec)| Some(acc.finish(spec)))
-                    .collect()
+        // Each group's aggregation values, `stride` a group: spec `s` gives `widths[s]`
+        // values from `offsets[s]` on.
+        let widths: Vec<usize> = specs.iter().map(|s| s.width(input.len())).collect();
+        let offsets: Vec<usize> = widths
+            .iter()
+            .scan(0, |at, w| {
+                *at += w;
+                Some(*at - w)
+            })
+            .collect();
+        let stride: usize = widths.iter().sum();
+        let mut finished = Vec::with_capacity(count * stride);
+        let mut states = states.into_iter();
+        for _ in 0..count {
+            for (acc, spec) in states.by_ref().take(specs.len()).zip(&specs) {
+                acc.finish(spec, input.len(), &mut finished);
+            }
+        }
+        // Value `i` of spec `s` for group `g`, taken out.
+        let mut take = |g: usize, s: usize, i: usize| {
+            std::mem::replace(&mut finished[g * stride + offsets[s] + i], Value::Null)
+        };
+        let mut key_values = keys.into_iter();
+        let keys: Vec<Vec<Value>> = (0..count)
+            .map(|_| {
+                let mut values = Vec::with_capacity(by.len() + stride);
+                values.extend(key_values.by_ref().take(by.len()));
+                values
             })
             .collect();
         let t = Table {
@@ -1197,8 +1236,7 @@ impl<'o> Summary<'o> {
                     for (g, row) in rows.iter().enumerate() {
                         let mut scope_values = row.values[..by.len()].to_vec();
                         for k in calls.clone() {
-                            let v = finished[g][k].take().unwrap_or_default();
-                            scope_values.push(v.into_iter().next().unwrap_or(Value::Null));
+                            scope_values.push(take(g, k, 0));
                         }
                         vals.push(eval(
                             lifted,
@@ -1228,10 +1266,6 @@ impl<'o> Summary<'o> {
                     continue;
                 }
             };
-            let results: Vec<Vec<Value>> = finished
-                .iter_mut()
-                .map(|g| g[at].take().unwrap_or_default())
-                .collect();
             let lf = func.to_ascii_lowercase();
             let arg_ty = args
                 .first()
@@ -1288,11 +1322,9 @@ impl<'o> Summary<'o> {
                         });
                     }
                 }
-                for (r, vals) in rows.iter_mut().zip(results) {
-                    for (ni, v) in vals.into_iter().enumerate() {
-                        if !skip[ni] {
-                            r.values.push(v);
-                        }
+                for (g, r) in rows.iter_mut().enumerate() {
+                    for (ni, _) in skip.iter().enumerate().filter(|(_, s)| !**s) {
+                        r.values.push(take(g, at, ni));
                     }
                 }
                 continue;
@@ -1307,8 +1339,8 @@ impl<'o> Summary<'o> {
                 name: unique_name(&name, &columns),
                 ty,
             });
-            for (r, mut vals) in rows.iter_mut().zip(results) {
-                let v = vals.remove(0);
+            for (g, r) in rows.iter_mut().enumerate() {
+                let v = take(g, at, 0);
                 r.values.push(if v.is_null() || ty == Type::Dynamic {
                     v
                 } else {

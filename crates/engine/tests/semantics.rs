@@ -449,6 +449,10 @@ fn summarize_expressions_item_index_and_population_stats() {
     );
     let t = run("print s = dynamic([1, 20]) | extend c = array_iff(series_greater(s, 5), s, -1)");
     assert_eq!(t.rows[0].values[1].to_json().to_string(), "[-1,20]");
+    // Over no rows, arg_max and arg_min still give a value for every column they name.
+    let q = "datatable(n:long, s:string)[] | summarize arg_max(n, s), arg_min(n, *)";
+    assert_eq!(run(q).columns.len(), 4);
+    assert_eq!(rows(q), [["", "", "", ""]]);
 }
 
 /// A stored table of `rows` JSON lines (a key first seen at line 2,500, past the first
