@@ -17,6 +17,7 @@ mod exec;
 mod expand;
 mod functions;
 mod grams;
+mod jsonarray;
 mod jsonrow;
 mod lists;
 mod parsing;

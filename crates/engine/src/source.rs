@@ -6,6 +6,7 @@
 use crate::catalog::schema_of;
 use crate::csvline::{csv_fields, csv_unquote, Records};
 use crate::error::{EngineError, Result};
+use crate::jsonarray::Stop;
 use crate::jsonrow::{JsonLayout, LineFault};
 use crate::scan::{self, ChunkScan, Flaw, Shape};
 use crate::table::{Column, Provenance, Row, Table};
@@ -166,13 +167,21 @@ impl Source {
                 Ok(true)
             }
             "json" => {
+                // As for JSON lines: the first 1,000 records, unless `whole`. Text that is
+                // not JSON ends the records (the reading reports it).
                 let mut keys = KeyTypes::new(columns);
-                for item in self.json_items()?.iter() {
-                    if let Json::Object(obj) = item {
-                        keys.add(obj);
+                let mut seen = 0;
+                let read = self.json_records(&mut |_, record| {
+                    if let Json::Object(obj) = record {
+                        keys.add(&obj);
+                        seen += 1;
                     }
+                    Ok(whole || seen < 1000)
+                });
+                match read {
+                    Err(e @ EngineError::Io { .. }) => Err(e),
+                    _ => Ok(whole || seen < 1000),
                 }
-                Ok(true)
             }
             _ => {
                 let mut keys = KeyTypes::new(columns);
@@ -362,26 +371,18 @@ impl Source {
     }
 
     /// The items of a JSON array file (or of the `value`/`rows` array of an object).
-    fn json_items(&self) -> Result<Vec<Json>> {
-        let mut text = String::new();
-        self.open()?.read_to_string(&mut text).map_err(self.io())?;
-        let json: Json = serde_json::from_str(&text).map_err(|e| EngineError::Input {
+    /// Hands every record of a JSON array export to `each` (see [`crate::jsonarray`]).
+    fn json_records(&self, each: &mut dyn FnMut(u64, Json) -> Result<bool>) -> Result<()> {
+        let syntax = |line, why| EngineError::Input {
             file: self.display.clone(),
-            line: e.line() as u64,
-            why: format!("invalid JSON: {e}"),
-        })?;
-        match json {
-            Json::Array(a) => Ok(a),
-            Json::Object(mut o) => match o.remove("value").or_else(|| o.remove("rows")) {
-                Some(Json::Array(a)) => Ok(a),
-                _ => Ok(vec![Json::Object(o)]),
-            },
-            _ => Err(EngineError::Input {
-                file: self.display.clone(),
-                line: 1,
-                why: "expected a JSON array of objects".into(),
-            }),
-        }
+            line,
+            why,
+        };
+        crate::jsonarray::each_record(self.open()?, each).map_err(|stop| match stop {
+            Stop::Failed(e) => e,
+            Stop::Syntax { line, why } => syntax(line, why),
+            Stop::Shape => syntax(1, "expected a JSON array of objects".into()),
+        })
     }
 
     fn read_json_array(
@@ -392,10 +393,10 @@ impl Source {
         stats: &mut SourceStats,
         sink: &mut RowSink,
     ) -> Result<()> {
-        for (i, item) in self.json_items()?.into_iter().enumerate() {
-            let Json::Object(obj) = item else {
-                self.malformed(stats, i as u64, "expected a JSON object".into())?;
-                continue;
+        let read = self.json_records(&mut |i, record| {
+            let Json::Object(obj) = record else {
+                self.malformed(stats, i, "expected a JSON object".into())?;
+                return Ok(true);
             };
             stats.rows += 1;
             let mut values = vec![Value::Null; columns.len()];
@@ -411,11 +412,15 @@ impl Source {
                 }
             }
             empty_strings_for_nulls(&mut values, columns, needed);
-            if !sink(row_at(values, file, i as u64))? {
-                break;
+            sink(row_at(values, file, i))
+        });
+        match read {
+            // Text that is not JSON ends the file; the records before it stand.
+            Err(EngineError::Input { line, why, .. }) if !self.strict => {
+                self.malformed(stats, line, why)
             }
+            other => other,
         }
-        Ok(())
     }
 
     /// The header of a CSV file (names cleaned of the portal's ` [UTC]` suffix and a byte

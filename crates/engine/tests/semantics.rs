@@ -661,3 +661,44 @@ fn unknown_columns_fail_even_when_the_prefilter_skips_every_line() {
         );
     }
 }
+
+/// JSON array exports are read a record at a time: plain, wrapped under `value`, and cut
+/// short (the records before the bad text stand; the rest of the query goes on).
+#[test]
+fn json_array_exports_stream_and_keep_records_before_bad_text() {
+    let dir = std::env::temp_dir().join(format!("iochunt-jsonarray-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = [
+        (
+            "A",
+            "[\n {\"a\":1,\"s\":\"x\"},\n {\"a\":2,\"s\":\"y\"},\n {\"a\":3,\"s\":\"z\"}\n]\n",
+        ),
+        ("W", "{\"value\":[{\"a\":5},{\"a\":6,\"b\":\"late\"}]}"),
+        ("B", "[{\"a\":1},{\"a\":2},{\"a\""),
+    ];
+    let mut catalog = Catalog::new();
+    for (name, text) in files {
+        let path = dir.join(format!("{name}.json"));
+        std::fs::write(&path, text).unwrap();
+        catalog.bind(name, engine::Source::new(path, format!("{name}.json")));
+    }
+    let catalog = Arc::new(catalog);
+    let run = |q: &str| {
+        let t = run_query(&kql::parse(q).unwrap(), catalog.clone()).unwrap();
+        t.rows
+            .iter()
+            .map(|r| {
+                r.values
+                    .iter()
+                    .map(Value::to_kusto_string)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run("A | where a > 1 | project s"), ["y", "z"]);
+    assert_eq!(run("A | take 1 | project a"), ["1"]);
+    assert_eq!(run("W | project a, b"), ["5,", "6,late"]);
+    assert_eq!(run("B | summarize count(), sum(a)"), ["2,3"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
