@@ -110,6 +110,9 @@ impl CsvMasks {
         let (mut e, mut e_next, mut e_after) = (ends(0), ends(1), ends(2));
         let (mut s, mut crlf) = seps(0, e, e_next);
         for w in 0..=words {
+            // A line ended inside quotes at the word's last byte: the next word starts a
+            // line, outside quotes.
+            let mut fresh = false;
             let (s_next, crlf_next) = seps(w + 1, e_next, e_after);
             let (q, c) = (word(quotes, w), word(commas, w));
             let before = s << 1 | prev >> 63;
@@ -134,6 +137,7 @@ impl CsvMasks {
                 (commas_at_end, faults_at_end) = (commas_now, faults_now);
                 if inside {
                     // The next line starts outside quotes.
+                    fresh = end == 63;
                     let above = if end == 63 { 0 } else { u64::MAX << (end + 1) };
                     open = (open & !above) | prefix_xor(q & above);
                     faults = (faults & !above) | (faults_of(open) & above);
@@ -142,7 +146,11 @@ impl CsvMasks {
             }
             commas_before += (c & !open).count_ones() as usize;
             faults_before += faults.count_ones() as usize;
-            carry = if open >> 63 == 1 { u64::MAX } else { 0 };
+            carry = if open >> 63 == 1 && !fresh {
+                u64::MAX
+            } else {
+                0
+            };
             prev = s;
             (s, crlf) = (s_next, crlf_next);
             (e, e_next, e_after) = (e_next, e_after, ends(w + 3));
@@ -474,6 +482,31 @@ mod tests {
             }
         }
         assert!(judged > 1_000, "{judged}");
+    }
+
+    /// A line that ends inside quotes on a word's last byte does not carry its quote into
+    /// the next word's line (found by the `sources` fuzz target: the next line was counted
+    /// as fewer fields than it has, and parsed as a record of the table's width).
+    #[test]
+    fn a_quote_open_at_a_word_end_stays_on_its_line() {
+        for pad in 58..68 {
+            let mut buf = vec![b'"'];
+            buf.extend(std::iter::repeat_n(b'a', pad));
+            buf.extend_from_slice(b"\n\"\",\"\",\",x\nx,y\n");
+            let mut newlines = [Vec::new()];
+            crate::classify::byte_masks(&buf, [b'\n'], &mut newlines);
+            let masks = CsvMasks::new(&buf);
+            let got = masks.line_fields(&newlines[0], buf.len());
+            let mut a = 0;
+            for (i, line) in buf.split(|&b| b == b'\n').enumerate() {
+                assert_eq!(
+                    got[i],
+                    masks.fields(a, a + line.len()),
+                    "pad {pad}, line {i}"
+                );
+                a += line.len() + 1;
+            }
+        }
     }
 
     /// Many lines in one buffer: each line counted by the masks counts what the

@@ -767,7 +767,9 @@ impl CsvLayout<'_> {
     ) -> std::result::Result<Vec<Value>, String> {
         let mut values = vec![Value::Null; self.columns.len()];
         for (i, field) in fields.enumerate() {
-            let ci = self.map[i];
+            let Some(&ci) = self.map.get(i) else {
+                return Err(format!("expected {} fields, found more", self.map.len()));
+            };
             if self.needed.is_some_and(|n| !n[ci]) {
                 continue;
             }
