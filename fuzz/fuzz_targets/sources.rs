@@ -1,5 +1,5 @@
-//! Fuzzes the source readers and the prefilter: the input, read as a JSON-lines or a CSV
-//! file (by its first byte), is queried for a literal with the prefilter (`T | where ...`)
+//! Fuzzes the source readers and the prefilter: the input, read as a JSON-lines, CSV or
+//! JSON array file (by its first byte), is queried for a literal with the prefilter (`T | where ...`)
 //! and without it (through `let`, which reads the whole table). No input may panic, and the
 //! two must agree: the same error, or the same rows from the same lines.
 #![no_main]
@@ -18,13 +18,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let dir = std::env::temp_dir().join(format!("iochunt-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let csv = pick & 1 == 1;
-    let path = dir.join(if csv { "T.csv" } else { "T.jsonl" });
-    let mut text = if csv { b"a,b\n".to_vec() } else { Vec::new() };
+    let kind = usize::from(pick) % 3;
+    let path = dir.join(["T.jsonl", "T.csv", "T.json"][kind]);
+    let mut text = if kind == 1 { b"a,b\n".to_vec() } else { Vec::new() };
     text.extend_from_slice(body);
     std::fs::write(&path, &text).unwrap();
-    let literal = LITERALS[usize::from(pick >> 1) % LITERALS.len()];
-    let op = OPERATORS[usize::from(pick >> 4) % OPERATORS.len()];
+    let literal = LITERALS[usize::from(pick) / 3 % LITERALS.len()];
+    let op = OPERATORS[usize::from(pick) / 15 % OPERATORS.len()];
     let run = |q: String| {
         let mut catalog = Catalog::new();
         catalog.bind("T", Source::new(path.clone(), "T".into()));
