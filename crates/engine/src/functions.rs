@@ -60,7 +60,8 @@ pub fn return_type(name: &str) -> Option<Type> {
         | "parse_path"
         | "strcat_array"
         | "dynamic_to_json" => Type::String,
-        "strlen" | "toint" | "tolong" | "array_length" | "countof" | "indexof" | "dayofmonth"
+        "toint" => Type::Int,
+        "strlen" | "tolong" | "array_length" | "countof" | "indexof" | "dayofmonth"
         | "dayofyear" | "getyear" | "getmonth" | "hash" | "week_of_year" | "hourofday"
         | "bin_auto" | "array_index_of" | "toscalar_long" | "monthofyear" | "datetime_part"
         | "string_size" | "row_number" | "row_rank_min" | "row_rank_dense" => Type::Long,
@@ -109,6 +110,24 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
                 2
             };
             return eval(&arg(args, pick, name)?.expr, scope);
+        }
+        // A typed expression's type, also when its value is null (`gettype(toint("x"))`
+        // is "int"); the value's type where the expression's is dynamic or unknown.
+        "gettype" => {
+            let e = &arg(args, 0, name)?.expr;
+            match crate::exec::static_type(e, scope.columns, scope.env) {
+                Some(t @ (Type::Int | Type::Long | Type::Bool | Type::Real | Type::String)) => {
+                    return Ok(Value::str(t.name()));
+                }
+                Some(t @ (Type::DateTime | Type::Timespan | Type::Guid)) => {
+                    return Ok(Value::str(match t {
+                        Type::DateTime => "datetime",
+                        Type::Timespan => "timespan",
+                        _ => "guid",
+                    }));
+                }
+                _ => {}
+            }
         }
         "case" => {
             let mut i = 0;

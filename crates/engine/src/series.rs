@@ -362,6 +362,26 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
             }
             _ => Value::Null,
         },
+        "series_fill_linear" => match v.first() {
+            Some(Value::Dynamic(j)) if j.is_array() => {
+                let missing = v.get(1).filter(|p| !p.is_null()).map(Value::to_json);
+                let edges = v.get(2).is_none_or(|e| e.scalar().as_bool() != Some(false));
+                dynamic(Json::Array(fill_linear(
+                    j.as_array()?,
+                    missing.as_ref(),
+                    edges,
+                )))
+            }
+            _ => Value::Null,
+        },
+        // With one name, the functions of several outputs give their first: the minimum,
+        // and the fit's r-square.
+        "series_stats" => stats(v.first())?.get("min").map_or(Value::Null, real),
+        "series_stats_dynamic" => dynamic(Json::Object(stats(v.first())?)),
+        "series_fit_line" => fit_line(v.first())?
+            .get("rsquare")
+            .map_or(Value::Null, real),
+        "series_fit_line_dynamic" => dynamic(Json::Object(fit_line(v.first())?)),
         "series_fir" => {
             // A finite impulse response filter; normalised unless told otherwise, and
             // centered when asked.
@@ -451,4 +471,135 @@ pub fn call(name: &str, v: &[Value]) -> Option<Value> {
         }
         _ => return None,
     })
+}
+
+/// A JSON number as a real value.
+fn real(j: &Json) -> Value {
+    j.as_f64().map_or(Value::Null, Value::Real)
+}
+
+/// `series_fill_linear`: each run of missing values (null, or equal to `missing`) between
+/// two present ones takes the values of the line between them; runs at the ends take the
+/// nearest present value when `edges` is set.
+fn fill_linear(xs: &[Json], missing: Option<&Json>, edges: bool) -> Vec<Json> {
+    let known: Vec<Option<f64>> = xs
+        .iter()
+        .map(|x| {
+            let gone = x.is_null() || missing.is_some_and(|m| m == x);
+            if gone {
+                None
+            } else {
+                x.as_f64()
+            }
+        })
+        .collect();
+    let present: Vec<usize> = (0..xs.len()).filter(|&i| known[i].is_some()).collect();
+    let mut out = xs.to_vec();
+    let (Some(&first), Some(&last)) = (present.first(), present.last()) else {
+        return out;
+    };
+    for pair in present.windows(2) {
+        let (i, j) = (pair[0], pair[1]);
+        let (a, b) = (known[i].unwrap_or(0.0), known[j].unwrap_or(0.0));
+        for (k, x) in out.iter_mut().enumerate().take(j).skip(i + 1) {
+            *x = number_json(a + (b - a) * (k - i) as f64 / (j - i) as f64);
+        }
+    }
+    if edges {
+        out[..first].fill(xs[first].clone());
+        out[last + 1..].fill(xs[last].clone());
+    }
+    out
+}
+
+/// The numbers of a series, nulls and non-numbers left out; `None` when it is not one.
+fn present_numbers(v: Option<&Value>) -> Option<Vec<(usize, f64)>> {
+    Some(
+        numbers(v)?
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, x)| Some((i, x?)))
+            .collect(),
+    )
+}
+
+/// `series_stats_dynamic`: min and max (with their first index), average, and the sample
+/// standard deviation and variance of the series' numbers.
+fn stats(v: Option<&Value>) -> Option<serde_json::Map<String, Json>> {
+    let xs = present_numbers(v)?;
+    let n = xs.len() as f64;
+    let extreme = |better: &dyn Fn(f64, f64) -> bool| {
+        xs.iter()
+            .fold(None, |best: Option<(usize, f64)>, &(i, x)| match best {
+                Some((_, b)) if !better(x, b) => best,
+                _ => Some((i, x)),
+            })
+    };
+    let (min_idx, min) = extreme(&|x, b| x < b).map_or((Json::Null, Json::Null), |(i, x)| {
+        (Json::from(i), crate::value::real_json(x))
+    });
+    let (max_idx, max) = extreme(&|x, b| x > b).map_or((Json::Null, Json::Null), |(i, x)| {
+        (Json::from(i), crate::value::real_json(x))
+    });
+    let avg = xs.iter().map(|(_, x)| x).sum::<f64>() / n;
+    let variance = if xs.len() < 2 {
+        0.0
+    } else {
+        xs.iter().map(|(_, x)| (x - avg).powi(2)).sum::<f64>() / (n - 1.0)
+    };
+    let mut m = serde_json::Map::new();
+    m.insert("min".into(), min);
+    m.insert("min_idx".into(), min_idx);
+    m.insert("max".into(), max);
+    m.insert("max_idx".into(), max_idx);
+    m.insert("avg".into(), crate::value::real_json(avg));
+    m.insert("stdev".into(), crate::value::real_json(variance.sqrt()));
+    m.insert("variance".into(), crate::value::real_json(variance));
+    Some(m)
+}
+
+/// `series_fit_line_dynamic`: the least-squares line through the series' numbers against
+/// their positions (0, 1, ...): r-square, slope, the sample variance of the values and of
+/// the residuals, the intercept, and the line's value at every position.
+fn fit_line(v: Option<&Value>) -> Option<serde_json::Map<String, Json>> {
+    let len = numbers(v)?.len();
+    let xs = present_numbers(v)?;
+    let n = xs.len() as f64;
+    let mean_x = xs.iter().map(|&(i, _)| i as f64).sum::<f64>() / n;
+    let mean_y = xs.iter().map(|&(_, y)| y).sum::<f64>() / n;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for &(i, y) in &xs {
+        let (dx, dy) = (i as f64 - mean_x, y - mean_y);
+        sxy += dx * dy;
+        sxx += dx * dx;
+        syy += dy * dy;
+    }
+    let slope = if sxx == 0.0 { 0.0 } else { sxy / sxx };
+    let intercept = mean_y - slope * mean_x;
+    let residual: f64 = xs
+        .iter()
+        .map(|&(i, y)| (y - (intercept + slope * i as f64)).powi(2))
+        .sum();
+    let sample = |s: f64| if xs.len() < 2 { 0.0 } else { s / (n - 1.0) };
+    let rsquare = if syy == 0.0 {
+        1.0
+    } else {
+        1.0 - residual / syy
+    };
+    let mut m = serde_json::Map::new();
+    let real = crate::value::real_json;
+    m.insert("rsquare".into(), real(rsquare));
+    m.insert("slope".into(), real(slope));
+    m.insert("variance".into(), real(sample(syy)));
+    m.insert("rvariance".into(), real(sample(residual)));
+    m.insert("interception".into(), real(intercept));
+    m.insert(
+        "line_fit".into(),
+        Json::Array(
+            (0..len)
+                .map(|i| real(intercept + slope * i as f64))
+                .collect(),
+        ),
+    );
+    Some(m)
 }

@@ -103,6 +103,11 @@ fn scalar_functions_give_kusto_values() {
         ("bag_pack('k', 1)", "{\"k\":1}"),
         ("gettype(1.5)", "real"),
         ("gettype(dynamic([]))", "array"),
+        // The expression's type, also for its nulls; a dynamic value's own type.
+        ("gettype(toint('bad'))", "int"),
+        ("gettype(toint(1))", "int"),
+        ("gettype(dynamic(null))", "null"),
+        ("gettype(todynamic('5'))", "long"),
         ("not(1 > 2)", "True"),
     ];
     let mut wrong = Vec::new();
@@ -453,6 +458,32 @@ fn summarize_expressions_item_index_and_population_stats() {
     let q = "datatable(n:long, s:string)[] | summarize arg_max(n, s), arg_min(n, *)";
     assert_eq!(run(q).columns.len(), 4);
     assert_eq!(rows(q), [["", "", "", ""]]);
+}
+
+/// Linear fill, statistics and line fits of a series, as Kusto's docs define them.
+#[test]
+fn series_fill_linear_stats_and_fit_line() {
+    let t = run("print s = dynamic([null, 10, null, null, 40, null]) | extend a = series_fill_linear(s), b = series_fill_linear(s, double(null), false)");
+    assert_eq!(
+        t.rows[0].values[1].to_json().to_string(),
+        "[10,10,20,30,40,40]"
+    );
+    assert_eq!(
+        t.rows[0].values[2].to_json().to_string(),
+        "[null,10,20,30,40,null]"
+    );
+    let t = run("print s = dynamic([1.0, 2.0, 4.0, 8.0]) | extend st = series_stats_dynamic(s), f = series_fit_line_dynamic(s) | project st.min, st.max_idx, st.avg, f.slope, f.rsquare, r = series_fit_line(s), m = series_stats(s)");
+    let got: Vec<String> = t.rows[0]
+        .values
+        .iter()
+        .map(Value::to_kusto_string)
+        .collect();
+    assert_eq!(&got[..4], ["1.0", "3", "3.75", "2.3"]);
+    for r in [&got[4], &got[5]] {
+        let r: f64 = r.parse().unwrap();
+        assert!((r - 0.92).abs() < 1e-12, "{r}");
+    }
+    assert_eq!(got[6], "1");
 }
 
 /// A stored table of `rows` JSON lines (a key first seen at line 2,500, past the first
