@@ -236,6 +236,9 @@ fn bool_val(b: Option<bool>) -> Value {
 }
 
 fn binary(op: &str, lhs: &Expr, rhs: &Expr, scope: &Scope) -> Result<Value> {
+    if matches!(lhs.unparen(), Expr::Star(_)) {
+        return any_column(op, rhs, scope);
+    }
     match op {
         "and" => {
             let a = truth(&eval(lhs, scope)?);
@@ -465,6 +468,32 @@ fn has_suffix_term(hay: &str, needle: &str) -> bool {
         from += off + hay[from + off..].chars().next().map_or(1, char::len_utf8);
     }
     needle.is_empty()
+}
+
+/// `* has "x"` (any string operator): whether some column of the row matches; with a
+/// negated operator (`* !has "x"`), whether none does.
+fn any_column(op: &str, rhs: &Expr, scope: &Scope) -> Result<Value> {
+    let (neg, base) = match op.strip_prefix('!') {
+        Some(rest) if !matches!(op, "!=" | "!~") => (true, rest),
+        _ => (false, op),
+    };
+    let string_op = base.starts_with("has")
+        || base.starts_with("contains")
+        || base.starts_with("startswith")
+        || base.starts_with("endswith")
+        || matches!(base, "==" | "=~" | "matches regex");
+    if !string_op || matches!(base, "has_any" | "has_all") {
+        return unsupported(format!("`*` with operator `{op}`"));
+    }
+    let b = eval(rhs, scope)?;
+    let mut any = false;
+    for v in scope.values {
+        if truth(&apply_binary(base, v, &b)?) == Some(true) {
+            any = true;
+            break;
+        }
+    }
+    Ok(Value::Bool(any != neg))
 }
 
 pub fn apply_binary(op: &str, a: &Value, b: &Value) -> Result<Value> {

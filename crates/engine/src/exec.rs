@@ -282,13 +282,15 @@ pub(crate) fn named_table(name: &str, env: &Env) -> Result<Table> {
 /// The literal prefilter a `where` over stored table `name` gives its scan, if any.
 pub(crate) fn prefilter_for(name: &str, op: &Operator, env: &Env) -> Option<crate::Prefilter> {
     let ev = Evaluator { env: env.clone() };
+    // The table's columns with their types, documented or inferred: a column read as a
+    // datetime or a real gives no literal (its text in the file may differ from the value's).
+    let columns = env.catalog.columns(name).ok();
+    let schema = columns
+        .as_deref()
+        .or_else(|| crate::catalog::schema_of(name));
     let mut lits = Vec::new();
     for it in op.items(None) {
-        lits.extend(crate::prefilter::derive(
-            &it.expr,
-            &ev,
-            crate::catalog::schema_of(name),
-        )?);
+        lits.extend(crate::prefilter::derive(&it.expr, &ev, schema)?);
     }
     crate::Prefilter::new(&lits)
 }

@@ -250,7 +250,7 @@ fn streamable(ops: &[Operator], columns: &[Column], env: &Env) -> (usize, Option
             let mut mentioned = HashSet::new();
             items
                 .iter()
-                .all(|it| names(&it.expr, &mut mentioned).is_some())
+                .all(|it| names_in(&it.expr, &mut mentioned, true).is_some())
                 && mentioned
                     .iter()
                     .all(|n| cols.iter().any(|c| &c.name == n) || env.is_bound(n))
@@ -314,7 +314,15 @@ fn referenced(ops: &[Operator]) -> Option<HashSet<String>> {
 }
 
 fn names(e: &Expr, out: &mut HashSet<String>) -> Option<()> {
+    names_in(e, out, false)
+}
+
+/// [`names`], where `star` lets `*` (`where * has "x"`) pass: it reads every column, but
+/// names none that may be missing.
+fn names_in(e: &Expr, out: &mut HashSet<String>, star: bool) -> Option<()> {
+    let names = |e: &Expr, out: &mut HashSet<String>| names_in(e, out, star);
     match e {
+        Expr::Star(_) if star => Some(()),
         Expr::Name { wildcard: true, .. } | Expr::Star(_) => None,
         Expr::Name { name, .. } => {
             out.insert(name.clone());

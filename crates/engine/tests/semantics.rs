@@ -454,6 +454,9 @@ fn summarize_expressions_item_index_and_population_stats() {
     );
     let t = run("print s = dynamic([1, 20]) | extend c = array_iff(series_greater(s, 5), s, -1)");
     assert_eq!(t.rows[0].values[1].to_json().to_string(), "[-1,20]");
+    // `*` as an operand: some column matches; negated, none does.
+    let q = r#"datatable(s:string, n:int)[ "needle in haystack",1, "another row",2 ] | where * contains "needle" or * !contains "row" | project n"#;
+    assert_eq!(rows(q), [["1"]]);
     // Over no rows, arg_max and arg_min still give a value for every column they name.
     let q = "datatable(n:long, s:string)[] | summarize arg_max(n, s), arg_min(n, *)";
     assert_eq!(run(q).columns.len(), 4);
@@ -566,6 +569,10 @@ fn streamed_pipelines_equal_whole_table_runs() {
         "take 40 | summarize sum(n), take_any(s)",
         "summarize count() by late",
         "where n > 10 | take 0",
+        // A datetime's text (`...T00:00:00.0000000Z`) is not the file's: no prefilter.
+        "where t contains '00.0000000Z' | count",
+        "where * has 'x' | count",
+        "where * !has 'x' and * contains 'ta' | project n",
         "project s | extend u = toupper(s) | project-reorder u | take 4",
     ];
     for table in ["J", "C"] {
