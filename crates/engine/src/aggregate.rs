@@ -129,6 +129,9 @@ pub struct Spec {
     limit: usize,
     /// An `*if` variant but countif: its predicate is the second argument.
     filtered: bool,
+    /// For min, max, arg_min and arg_max (and their `*if` variants): the order in which a
+    /// value beats the best so far (Less for the minimums). The others do not read it.
+    want: std::cmp::Ordering,
 }
 
 impl Spec {
@@ -157,6 +160,10 @@ impl Spec {
             args: args.to_vec(),
             limit,
             filtered: f.ends_with("if") && f != "countif",
+            want: match f.as_str() {
+                "min" | "minif" | "arg_min" => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Greater,
+            },
             f,
         })
     }
@@ -182,16 +189,22 @@ impl Spec {
     /// The state of a group that has seen no row yet.
     pub fn start(&self) -> Accumulator {
         Accumulator(match self.f.as_str() {
-            "count" | "countif" => State::Count(0),
+            "count" => State::Count(0),
+            "countif" => State::CountIf(0),
             "dcount" | "count_distinct" | "dcountif" => State::Distinct(Box::default()),
             "sum" | "sumif" => State::Sum(None),
             "avg" | "avgif" => State::Avg(-0.0, 0),
-            "min" | "max" | "minif" | "maxif" | "take_any" | "any" => State::One(None),
+            "min" | "max" | "minif" | "maxif" => State::Extreme(None),
+            "take_any" | "any" => State::Any(None),
             "make_bag" => State::Bag(Box::default()),
             "stdev" | "variance" | "stdevp" | "variancep" => State::Numbers(Vec::new()),
             "arg_max" | "arg_min" => State::Arg(Box::default()),
             // make_set, make_list and their variants.
-            _ => State::Items(Box::default()),
+            f => State::Items(Box::new(Items {
+                items: Vec::new(),
+                seen: f.starts_with("make_set").then(HashSet::new),
+                with_nulls: f == "make_list_with_nulls",
+            })),
         })
     }
 
@@ -228,6 +241,7 @@ pub struct Accumulator(State);
 
 enum State {
     Count(i64),
+    CountIf(i64),
     // Boxed, though a set is on the heap already: the set itself is 40 bytes, which every
     // group's every state would otherwise take.
     #[allow(clippy::box_collection)]
@@ -235,13 +249,22 @@ enum State {
     Sum(Option<Value>),
     /// Total and count of the numbers seen.
     Avg(f64, usize),
-    /// min, max (the extreme so far) and take_any (the first non-null value).
-    One(Option<Value>),
-    /// make_set and make_list: the items, and for a set the items seen.
-    Items(Box<(Vec<Json>, HashSet<String>)>),
+    /// min and max: the extreme so far.
+    Extreme(Option<Value>),
+    /// take_any: the first non-null value.
+    Any(Option<Value>),
+    Items(Box<Items>),
     Bag(Box<serde_json::Map<String, Json>>),
     Numbers(Vec<f64>),
     Arg(Box<Extreme>),
+}
+
+/// make_set and make_list: the items, the items seen for a set, and whether nulls are
+/// kept (make_list_with_nulls).
+struct Items {
+    items: Vec<Json>,
+    seen: Option<HashSet<String>>,
+    with_nulls: bool,
 }
 
 /// arg_max and arg_min: the extreme key so far and the further arguments' values at its
@@ -266,8 +289,9 @@ impl Accumulator {
             return Ok(());
         }
         match &mut self.0 {
-            State::Count(n) => {
-                if f == "count" || spec.holds(0, &scope)? {
+            State::Count(n) => *n += 1,
+            State::CountIf(n) => {
+                if spec.holds(0, &scope)? {
                     *n += 1;
                 }
             }
@@ -294,28 +318,30 @@ impl Accumulator {
                     *n += 1;
                 }
             }
-            State::One(best) => {
+            State::Extreme(best) => {
                 let v = eval(spec.arg(0)?, &scope)?;
                 if v.is_null() {
                     return Ok(());
                 }
-                let want = match f {
-                    "min" | "minif" => std::cmp::Ordering::Less,
-                    "max" | "maxif" => std::cmp::Ordering::Greater,
-                    // take_any keeps the first.
-                    _ if best.is_some() => return Ok(()),
-                    _ => {
-                        *best = Some(v);
-                        return Ok(());
-                    }
-                };
                 let v = v.scalar();
-                if best.as_ref().is_none_or(|b| beats(&v, b, want)) {
+                if best.as_ref().is_none_or(|b| beats(&v, b, spec.want)) {
                     *best = Some(v);
                 }
             }
+            State::Any(first) => {
+                if first.is_none() {
+                    let v = eval(spec.arg(0)?, &scope)?;
+                    if !v.is_null() {
+                        *first = Some(v);
+                    }
+                }
+            }
             State::Items(state) => {
-                let (items, seen) = &mut **state;
+                let Items {
+                    items,
+                    seen,
+                    with_nulls,
+                } = &mut **state;
                 if items.len() >= spec.limit {
                     return Ok(());
                 }
@@ -324,19 +350,18 @@ impl Accumulator {
                 let new: Vec<Json> = match eval(spec.arg(0)?, &scope)? {
                     Value::Dynamic(j) if j.is_array() => j.as_array().cloned().unwrap_or_default(),
                     v if v.is_null() => {
-                        if f == "make_list_with_nulls" {
+                        if *with_nulls {
                             items.push(Json::Null);
                         }
                         return Ok(());
                     }
                     v => vec![v.to_json()],
                 };
-                let set = f.starts_with("make_set");
                 for x in new {
                     if items.len() >= spec.limit {
                         break;
                     }
-                    if set && !seen.insert(x.to_string()) {
+                    if seen.as_mut().is_some_and(|s| !s.insert(x.to_string())) {
                         continue;
                     }
                     items.push(x);
@@ -366,12 +391,7 @@ impl Accumulator {
                 if is_first {
                     *first = Some(spec.extras(&scope)?);
                 }
-                let want = if f == "arg_max" {
-                    std::cmp::Ordering::Greater
-                } else {
-                    std::cmp::Ordering::Less
-                };
-                if !k.is_null() && key.as_ref().is_none_or(|b| beats(&k, b, want)) {
+                if !k.is_null() && key.as_ref().is_none_or(|b| beats(&k, b, spec.want)) {
                     *best = Some(if is_first {
                         first.clone().unwrap_or_default()
                     } else {
@@ -388,14 +408,14 @@ impl Accumulator {
     /// arg_min) over an input of `columns` columns to `out`.
     pub fn finish(self, spec: &Spec, columns: usize, out: &mut Vec<Value>) {
         out.push(match self.0 {
-            State::Count(n) => Value::Long(n),
+            State::Count(n) | State::CountIf(n) => Value::Long(n),
             State::Distinct(set) => Value::Long(set.len() as i64),
             // The sum of no values is 0.
             State::Sum(acc) => acc.unwrap_or(Value::Long(0)),
             // The average of no values is NaN, as 0/0.
             State::Avg(total, n) => Value::Real(total / n as f64),
-            State::One(v) => v.unwrap_or(Value::Null),
-            State::Items(state) => Value::Dynamic(Arc::new(Json::Array(state.0))),
+            State::Extreme(v) | State::Any(v) => v.unwrap_or(Value::Null),
+            State::Items(state) => Value::Dynamic(Arc::new(Json::Array(state.items))),
             State::Bag(m) => Value::Dynamic(Arc::new(Json::Object(*m))),
             State::Numbers(nums) => statistic(&spec.f, &nums),
             State::Arg(state) => {

@@ -279,18 +279,18 @@ pub(crate) fn named_table(name: &str, env: &Env) -> Result<Table> {
     env.catalog.scan(name, &|_, _| Ok(true), None)
 }
 
-/// The literal prefilter a `where` over stored table `name` gives its scan, if any.
-pub(crate) fn prefilter_for(name: &str, op: &Operator, env: &Env) -> Option<crate::Prefilter> {
+/// The literal prefilter a `where` over a stored table of `columns` gives its scan, if any.
+/// The columns carry their types, documented or inferred: a column read as a datetime or a
+/// real gives no literal (its text in the file may differ from the value's).
+pub(crate) fn prefilter_for(
+    op: &Operator,
+    columns: &[Column],
+    env: &Env,
+) -> Option<crate::Prefilter> {
     let ev = Evaluator { env: env.clone() };
-    // The table's columns with their types, documented or inferred: a column read as a
-    // datetime or a real gives no literal (its text in the file may differ from the value's).
-    let columns = env.catalog.columns(name).ok();
-    let schema = columns
-        .as_deref()
-        .or_else(|| crate::catalog::schema_of(name));
     let mut lits = Vec::new();
     for it in op.items(None) {
-        lits.extend(crate::prefilter::derive(&it.expr, &ev, schema)?);
+        lits.extend(crate::prefilter::derive(&it.expr, &ev, Some(columns))?);
     }
     crate::Prefilter::new(&lits)
 }
@@ -1180,10 +1180,6 @@ impl<'o> Summary<'o> {
                 values
             })
             .collect();
-        let t = Table {
-            columns: input,
-            rows: Vec::new(),
-        };
         let mut columns: Vec<Column> = Vec::new();
         for (i, it) in by.iter().enumerate() {
             let name = it.names.first().cloned().unwrap_or_else(|| match &it.expr {
@@ -1211,7 +1207,7 @@ impl<'o> Summary<'o> {
                 e => auto_name(e, i),
             });
             let vals: Vec<Value> = keys.iter().map(|k| k[i].clone()).collect();
-            let ty = column_type(&it.expr, &t.columns, env, &vals);
+            let ty = column_type(&it.expr, &input, env, &vals);
             columns.push(Column {
                 name: unique_name(&name, &columns),
                 ty,
@@ -1269,9 +1265,7 @@ impl<'o> Summary<'o> {
                 }
             };
             let lf = func.to_ascii_lowercase();
-            let arg_ty = args
-                .first()
-                .and_then(|a| static_type(&a.expr, &t.columns, env));
+            let arg_ty = args.first().and_then(|a| static_type(&a.expr, &input, env));
             if lf == "arg_max" || lf == "arg_min" {
                 let mut names: Vec<(String, Type)> = Vec::new();
                 let first = &args[0].expr;
@@ -1284,7 +1278,7 @@ impl<'o> Summary<'o> {
                 ));
                 for (ai, a) in args[1..].iter().enumerate() {
                     if matches!(a.expr, Expr::Star(_)) {
-                        for c in &t.columns {
+                        for c in &input {
                             names.push((c.name.clone(), c.ty));
                         }
                     } else {
@@ -1295,7 +1289,7 @@ impl<'o> Summary<'o> {
                             .unwrap_or_else(|| auto_name(&a.expr, ai + 1));
                         names.push((
                             n,
-                            static_type(&a.expr, &t.columns, env).unwrap_or(Type::Dynamic),
+                            static_type(&a.expr, &input, env).unwrap_or(Type::Dynamic),
                         ));
                     }
                 }
@@ -1307,7 +1301,7 @@ impl<'o> Summary<'o> {
                 let mut ni = 1;
                 for a in &args[1..] {
                     if matches!(a.expr, Expr::Star(_)) {
-                        for c in &t.columns {
+                        for c in &input {
                             skip[ni] = columns[..by.len()].iter().any(|k| k.name == c.name)
                                 || c.name == first_name;
                             ni += 1;

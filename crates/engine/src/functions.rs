@@ -115,16 +115,10 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
         // is "int"); the value's type where the expression's is dynamic or unknown.
         "gettype" => {
             let e = &arg(args, 0, name)?.expr;
+            // Decimals are held as reals, and answered from the value as such.
             match crate::exec::static_type(e, scope.columns, scope.env) {
-                Some(t @ (Type::Int | Type::Long | Type::Bool | Type::Real | Type::String)) => {
+                Some(t) if !matches!(t, Type::Dynamic | Type::Decimal) => {
                     return Ok(Value::str(t.name()));
-                }
-                Some(t @ (Type::DateTime | Type::Timespan | Type::Guid)) => {
-                    return Ok(Value::str(match t {
-                        Type::DateTime => "datetime",
-                        Type::Timespan => "timespan",
-                        _ => "guid",
-                    }));
                 }
                 _ => {}
             }
@@ -580,12 +574,7 @@ pub fn call(name: &str, args: &[Item], scope: &Scope) -> Result<Value> {
                 Json::Null => "null",
             },
             Some(Value::Null) | None => "null",
-            Some(x) => x.type_of().map_or("null", |t| match t {
-                Type::Int => "int",
-                Type::DateTime => "datetime",
-                Type::Timespan => "timespan",
-                other => other.name(),
-            }),
+            Some(x) => x.type_of().map_or("null", Type::name),
         }),
         "hash" => Value::Long(fnv(&s(0)) as i64 & i64::MAX),
         "tohex" => n(0).map_or(Value::Null, |x| Value::str(&format!("{x:x}"))),

@@ -587,17 +587,17 @@ fn fit_line(v: Option<&Value>) -> Option<serde_json::Map<String, Json>> {
         1.0 - residual / syy
     };
     let mut m = serde_json::Map::new();
-    let real = crate::value::real_json;
-    m.insert("rsquare".into(), real(rsquare));
-    m.insert("slope".into(), real(slope));
-    m.insert("variance".into(), real(sample(syy)));
-    m.insert("rvariance".into(), real(sample(residual)));
-    m.insert("interception".into(), real(intercept));
+    let number = crate::value::real_json;
+    m.insert("rsquare".into(), number(rsquare));
+    m.insert("slope".into(), number(slope));
+    m.insert("variance".into(), number(sample(syy)));
+    m.insert("rvariance".into(), number(sample(residual)));
+    m.insert("interception".into(), number(intercept));
     m.insert(
         "line_fit".into(),
         Json::Array(
             (0..len)
-                .map(|i| real(intercept + slope * i as f64))
+                .map(|i| number(intercept + slope * i as f64))
                 .collect(),
         ),
     );

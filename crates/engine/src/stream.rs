@@ -57,7 +57,7 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
         // A name not known yet may be a column first met past the records the schema was
         // read from, in a line the prefilter would skip: every line is read then.
         Some(op) if op.name == "where" && resolves(op, &columns, env) => {
-            prefilter_for(name, op, env)
+            prefilter_for(op, &columns, env)
         }
         _ => None,
     };
@@ -72,7 +72,6 @@ fn run<'o>(name: &str, ops: &'o [Operator], env: &Env) -> Result<(Table, &'o [Op
         columns: None,
         kept: Vec::new(),
         rows: Vec::new(),
-        count: 0,
     };
     // Under a take, batches start as small as the rows it wants and grow, so that a
     // small take stops the reading early without running tiny batches throughout.
@@ -117,7 +116,7 @@ struct Stream<'o> {
     /// The `summarize` that follows: rows are folded into its groups as they come.
     summarizing: Option<&'o Operator>,
     summary: Option<Summary<'o>>,
-    /// The rows the stream has given.
+    /// The rows the stream has given (with `count`, all that is kept of them).
     taken: usize,
     /// The columns the next operator reads, when it reads only some.
     kept_names: Option<HashSet<String>>,
@@ -125,7 +124,6 @@ struct Stream<'o> {
     /// The positions of the kept columns among `columns`.
     kept: Vec<usize>,
     rows: Vec<Row>,
-    count: u64,
 }
 
 impl<'o> Stream<'o> {
@@ -146,6 +144,10 @@ impl<'o> Stream<'o> {
         let mut rows = t.rows;
         rows.truncate(room);
         self.taken += rows.len();
+        if self.counting {
+            // Only their number is kept: `taken`.
+            return Ok(!full);
+        }
         if self.summary.is_none()
             && self
                 .summarizing
@@ -160,8 +162,6 @@ impl<'o> Stream<'o> {
                 None => self.summary.insert(Summary::new(op, &t.columns, env)?),
             };
             summary.add(&rows, env)?;
-        } else if self.counting {
-            self.count += rows.len() as u64;
         } else if self.kept.len() == self.columns.as_ref().map_or(0, Vec::len) {
             self.rows.extend(rows);
         } else {
@@ -183,7 +183,7 @@ impl<'o> Stream<'o> {
                     name: "Count".into(),
                     ty: Type::Long,
                 }],
-                rows: vec![Row::new(vec![Value::Long(self.count as i64)])],
+                rows: vec![Row::new(vec![Value::Long(self.taken as i64)])],
             });
         }
         let columns = self.columns.unwrap_or_default();
